@@ -1,0 +1,1 @@
+"""Experiment engine: sweeps, ParamSweeper, Engine and execo-run."""

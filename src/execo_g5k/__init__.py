@@ -1,0 +1,1 @@
+"""Grid'5000 layer of execo: OAR, kadeploy, REST API, planning."""
