@@ -1,0 +1,1 @@
+"""Benchmarks against peers; each writes its section of bench/RESULTS.md."""
