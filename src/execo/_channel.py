@@ -1,0 +1,266 @@
+"""Channels: a started command, as the process layer sees it, whatever the transport.
+
+A :class:`Channel` gives the output streams, stdin, the exit status and a way to kill the
+whole process tree. :class:`LocalChannel` runs an OS process in its own session and process
+group; remote transports (OpenSSH subprocess, asyncssh, taktuk) provide their own channels,
+so Process semantics never depend on the transport.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import anyio
+import anyio.abc
+
+__all__ = ["Channel", "ExitStatus", "LocalChannel", "spawn_local"]
+
+_READ_SIZE = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class ExitStatus:
+    """How a command ended: an exit code, or the signal that killed it."""
+
+    exit_code: int | None
+    signal: int | None
+
+    @classmethod
+    def from_returncode(cls, rc: int) -> ExitStatus:
+        """From a subprocess-style return code (negative: killed by that signal)."""
+        return cls(None, -rc) if rc < 0 else cls(rc, None)
+
+
+class ByteSource(Protocol):
+    """Where output bytes come from; ``b""`` means end of stream."""
+
+    async def read(self) -> bytes: ...
+
+
+class Channel(Protocol):
+    """A started command."""
+
+    pid: int | None
+    stdout: ByteSource | None
+    stderr: ByteSource | None
+
+    async def wait(self) -> ExitStatus:
+        """Wait until the command ends (may be called by several tasks)."""
+        ...
+
+    def has_exited(self) -> bool:
+        """Whether the command has ended and been reaped."""
+        ...
+
+    async def send(self, data: bytes) -> None:
+        """Write to the command's stdin."""
+        ...
+
+    async def close_stdin(self) -> None:
+        """Close the command's stdin (end of file for it)."""
+        ...
+
+    async def terminate(self, grace: float) -> bool:
+        """Kill the whole process tree: SIGTERM, then SIGKILL after ``grace`` seconds.
+
+        Returns whether SIGKILL was needed. Returns once the command is reaped.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release the channel's resources (after the command has ended)."""
+        ...
+
+
+class _StreamSource:
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: anyio.abc.ByteReceiveStream) -> None:
+        self._stream = stream
+
+    async def read(self) -> bytes:
+        try:
+            return await self._stream.receive(_READ_SIZE)
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            return b""
+
+
+class _PtySource:
+    """The master side of a pty, read without blocking the event loop."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+
+    async def read(self) -> bytes:
+        while True:
+            if self.fd < 0:
+                return b""
+            try:
+                return os.read(self.fd, _READ_SIZE)
+            except BlockingIOError:
+                await anyio.wait_readable(self.fd)
+            except OSError as e:
+                if e.errno == errno.EIO:  # the slave side is closed: end of stream
+                    return b""
+                raise
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class LocalChannel:
+    """An OS process started in a new session, hence its own process group."""
+
+    def __init__(self, process: anyio.abc.Process, pty_master: int | None) -> None:
+        self._process = process
+        self.pid: int | None = process.pid
+        self._pty = _PtySource(pty_master) if pty_master is not None else None
+        self.stdout: ByteSource | None
+        if self._pty is not None:
+            self.stdout = self._pty
+        else:
+            self.stdout = _StreamSource(process.stdout) if process.stdout is not None else None
+        self.stderr: ByteSource | None = (
+            _StreamSource(process.stderr) if process.stderr is not None else None
+        )
+        self._status: ExitStatus | None = None
+        self._wait_lock = anyio.Lock()
+
+    async def wait(self) -> ExitStatus:
+        async with self._wait_lock:
+            if self._status is None:
+                rc = await self._process.wait()
+                self._status = ExitStatus.from_returncode(rc)
+        return self._status
+
+    def has_exited(self) -> bool:
+        return self._status is not None
+
+    async def send(self, data: bytes) -> None:
+        if self._pty is not None:
+            await _write_fd(self._pty.fd, data)
+            return
+        if self._process.stdin is None:
+            raise BrokenPipeError("stdin is closed")
+        await self._process.stdin.send(data)
+
+    async def close_stdin(self) -> None:
+        if self._pty is not None:
+            await _write_fd(self._pty.fd, b"\x04")  # ^D: end of file on a terminal
+            return
+        if self._process.stdin is not None:
+            await self._process.stdin.aclose()
+
+    def signal_group(self, sig: int) -> None:
+        """Send ``sig`` to the process group (no-op once the group is gone)."""
+        if self.pid is not None:
+            _killpg(self.pid, sig)
+
+    async def terminate(self, grace: float) -> bool:
+        pgid = self.pid
+        if pgid is None:
+            await self.wait()
+            return False
+        _killpg(pgid, signal.SIGTERM)
+        with anyio.move_on_after(grace):
+            await self.wait()
+            delay = 0.005
+            while _group_alive(pgid):
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.1)
+            return False
+        forced = _group_alive(pgid)
+        _killpg(pgid, signal.SIGKILL)
+        await self.wait()
+        return forced
+
+    async def aclose(self) -> None:
+        if self._pty is not None:
+            self._pty.close()
+        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+            if stream is not None:
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+
+
+async def _write_fd(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        if fd < 0:
+            raise BrokenPipeError("stdin is closed")
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            await anyio.wait_writable(fd)
+            continue
+        view = view[n:]
+
+
+async def spawn_local(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    pty: bool,
+    stdin: bool = True,
+) -> LocalChannel:
+    """Start ``argv`` in a new session (its own process group), with pipes or a pty.
+
+    Raises:
+        OSError: the command could not be started (missing binary, EMFILE, ...).
+    """
+    if not pty:
+        process = await anyio.open_process(
+            list(argv),
+            stdin=-1 if stdin else -3,  # subprocess.PIPE / subprocess.DEVNULL
+            stdout=-1,
+            stderr=-1,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        return LocalChannel(process, None)
+    master, slave = os.openpty()
+    try:
+        process = await anyio.open_process(
+            list(argv),
+            stdin=slave,
+            stdout=slave,
+            stderr=-1,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
+    return LocalChannel(process, master)

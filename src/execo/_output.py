@@ -1,0 +1,298 @@
+"""Process output: incremental decoding, line splitting, handlers, stream buffers.
+
+Pure pieces (:class:`LineSplitter`) carry no I/O; a :class:`StreamBuffer` holds what one
+stream of one process printed, feeds its handlers, and wakes whoever waits for more.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+import os
+import re
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+
+import anyio
+
+from ._log import logger
+
+if TYPE_CHECKING:
+    from ._process import ProcessBase
+
+__all__ = [
+    "STDERR",
+    "STDOUT",
+    "LineHandler",
+    "LineSplitter",
+    "OutputHandler",
+    "OutputHandlerSpec",
+    "Stream",
+]
+
+
+class Stream(enum.StrEnum):
+    """An output stream of a process."""
+
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+    @classmethod
+    def of(cls, value: Stream | str | int) -> Stream:
+        """Accepts a Stream, ``"stdout"``/``"stderr"``, or execo's ints 1/2."""
+        if isinstance(value, Stream):
+            return value
+        if value in (1, "stdout", "STDOUT"):
+            return cls.STDOUT
+        if value in (2, "stderr", "STDERR"):
+            return cls.STDERR
+        raise ValueError(f"stream must be 'stdout' or 'stderr', got {value!r}")
+
+
+STDOUT = Stream.STDOUT
+STDERR = Stream.STDERR
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class LineSplitter:
+    """Splits text that arrives in pieces into lines, without their terminators.
+
+    ``\\n``, ``\\r\\n`` and a lone ``\\r`` each end a line; a ``\\r`` at the end of a piece
+    is held back until the next piece shows whether a ``\\n`` follows it.
+    """
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str, eof: bool = False) -> list[str]:
+        """Add ``text``; return the lines it completes (all the rest too when ``eof``)."""
+        data = self._pending + text
+        lines: list[str] = []
+        pos = 0
+        for m in _LINE_END.finditer(data):
+            if m.group() == "\r" and m.end() == len(data) and not eof:
+                break  # maybe the first half of \r\n
+            lines.append(data[pos : m.start()])
+            pos = m.end()
+        self._pending = data[pos:]
+        if eof and self._pending:
+            lines.append(self._pending)
+            self._pending = ""
+        return lines
+
+
+@runtime_checkable
+class OutputHandler(Protocol):
+    """Receives raw decoded chunks of a stream, as they arrive."""
+
+    def data_received(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        """``text`` was printed on ``stream`` (``eof``: and the stream is now closed)."""
+
+
+class LineHandler:
+    """Base class of handlers that receive whole lines (subclass and override on_line)."""
+
+    def on_line(self, process: ProcessBase, stream: Stream, line: str) -> None:
+        """A complete line (without its terminator) was printed."""
+
+
+class _SupportsWrite(Protocol):
+    def write(self, s: str, /) -> object: ...
+
+
+OutputHandlerSpec: TypeAlias = (
+    str | os.PathLike[str] | OutputHandler | LineHandler | _SupportsWrite | Callable[[str], object]
+)
+"""What an output handler may be: a file path (opened in append mode for the process's
+lifetime), an :class:`OutputHandler` (chunks), a :class:`LineHandler` (lines), an object with
+``write(str)`` (chunks), or a plain callable ``f(line)`` (lines)."""
+
+
+class _Sink:
+    """A normalised handler: receives chunks; may need opening and closing."""
+
+    __slots__ = ()
+
+    def open(self) -> None:
+        pass
+
+    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _LineSink(_Sink):
+    __slots__ = ("_callback", "_splitter")
+
+    def __init__(self, callback: Callable[[ProcessBase, Stream, str], object]) -> None:
+        self._callback = callback
+        self._splitter = LineSplitter()
+
+    def open(self) -> None:
+        self._splitter = LineSplitter()
+
+    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        for line in self._splitter.feed(text, eof):
+            self._callback(process, stream, line)
+
+
+class _ChunkSink(_Sink):
+    __slots__ = ("_handler",)
+
+    def __init__(self, handler: OutputHandler) -> None:
+        self._handler = handler
+
+    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        self._handler.data_received(process, stream, text, eof)
+
+
+class _WriterSink(_Sink):
+    __slots__ = ("_writer",)
+
+    def __init__(self, writer: _SupportsWrite) -> None:
+        self._writer = writer
+
+    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        if text:
+            self._writer.write(text)
+        if eof:
+            flush = getattr(self._writer, "flush", None)
+            if callable(flush):
+                flush()
+
+
+class _FileSink(_Sink):
+    __slots__ = ("_file", "path")
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._file: IO[str] | None = None
+
+    def open(self) -> None:
+        self.close()
+        self._file = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+
+    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        if self._file is None:
+            return
+        if text:
+            self._file.write(text)
+        if eof:
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def make_sink(spec: OutputHandlerSpec) -> _Sink:
+    """Normalise a user's handler; raises TypeError naming it when it is none of the kinds."""
+    if isinstance(spec, str | os.PathLike):
+        return _FileSink(spec)
+    if isinstance(spec, LineHandler):
+        return _LineSink(spec.on_line)
+    if isinstance(spec, OutputHandler):
+        return _ChunkSink(spec)
+    if callable(getattr(spec, "write", None)):
+        return _WriterSink(spec)  # type: ignore[arg-type]
+    if callable(spec):
+        func = spec
+
+        def call(process: ProcessBase, stream: Stream, line: str) -> None:
+            func(line)
+
+        return _LineSink(call)
+    raise TypeError(
+        f"output handler {spec!r} is not a file path, OutputHandler, LineHandler, "
+        "writable object or callable"
+    )
+
+
+class StreamBuffer:
+    """Everything one stream of one process printed, plus who is waiting for more."""
+
+    __slots__ = (
+        "_changed",
+        "_chunks",
+        "_decoder",
+        "_joined",
+        "_joined_count",
+        "_length",
+        "capture",
+        "eof",
+        "sinks",
+        "stream",
+    )
+
+    def __init__(self, stream: Stream, encoding: str, errors: str, capture: bool = True) -> None:
+        self.stream = stream
+        self.capture = capture
+        self.sinks: list[_Sink] = []
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors)
+        self._chunks: list[str] = []
+        self._length = 0
+        self._joined = ""
+        self._joined_count = 0
+        self.eof = False
+        self._changed: anyio.Event | None = None
+
+    def reset(self, encoding: str, errors: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors)
+        self._chunks = []
+        self._length = 0
+        self._joined = ""
+        self._joined_count = 0
+        self.eof = False
+        self._wake()
+
+    def feed_bytes(self, process: ProcessBase, data: bytes, eof: bool = False) -> None:
+        """Decode ``data`` (incrementally: no split multibyte garbage) and dispatch it."""
+        self.feed_text(process, self._decoder.decode(data, eof), eof)
+
+    def feed_text(self, process: ProcessBase, text: str, eof: bool = False) -> None:
+        if self.eof:
+            return
+        if text and self.capture:
+            self._chunks.append(text)
+            self._length += len(text)
+        if eof:
+            self.eof = True
+        for sink in self.sinks:
+            try:
+                sink.feed(process, self.stream, text, eof)
+            except Exception:
+                logger.exception(
+                    "output handler %r of %s raised; it keeps receiving output", sink, process
+                )
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    def changed_event(self) -> anyio.Event:
+        """An event set at the next change (new text or eof)."""
+        if self._changed is None:
+            self._changed = anyio.Event()
+        return self._changed
+
+    def __len__(self) -> int:
+        return self._length
+
+    def text(self) -> str:
+        """All the captured text (joined incrementally and cached)."""
+        if self._joined_count < len(self._chunks):
+            self._joined += "".join(self._chunks[self._joined_count :])
+            self._joined_count = len(self._chunks)
+        return self._joined
+
+    def chunks_from(self, index: int) -> tuple[list[str], int]:
+        """The chunks from ``index`` on, and the next index (for incremental readers)."""
+        return self._chunks[index:], len(self._chunks)
