@@ -119,13 +119,34 @@ class _PtySource:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether the process group has a member that is not a zombie.
+
+    Zombies count as members for ``killpg(pgid, 0)`` until their new parent (often PID 1)
+    reaps them, which some init processes do lazily; they are harmless, so they are skipped.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may contain spaces and parentheses.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -57,12 +57,17 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
 def remote_kill_script(pgid: int, grace: float) -> str:
     """Remote shell code: SIGTERM the process group, SIGKILL it after ``grace`` seconds.
 
-    Exits 9 when SIGKILL was needed, 0 otherwise.
+    The group counts as gone once only zombies are left in it. Exits 9 when SIGKILL was
+    needed, 0 otherwise.
     """
     steps = max(1, int(grace * 10))
+    alive = (
+        f"ps -A -o pgid= -o stat= 2>/dev/null | "
+        f"awk '$1 == {pgid} && $2 !~ /^Z/ {{ found = 1 }} END {{ exit !found }}'"
+    )
     return (
         f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; i=0; "
-        f"while kill -0 -- -{pgid} 2>/dev/null; do "
+        f"while {alive}; do "
         f"if [ $i -ge {steps} ]; then kill -KILL -- -{pgid} 2>/dev/null; exit 9; fi; "
         "sleep 0.1; i=$((i+1)); done; exit 0"
     )
