@@ -244,6 +244,31 @@ async def _write_fd(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+_nofile_raised = False
+
+
+def raise_nofile_limit() -> int:
+    """Raise the soft limit on open files to the hard limit (once); returns the soft limit.
+
+    Each local process costs up to three pipe ends while it runs, so fan-out is bounded by
+    this limit; better the largest one allowed than an EMFILE at a few hundred processes.
+    """
+    global _nofile_raised
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if not _nofile_raised:
+        _nofile_raised = True
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+                soft = target
+            except (ValueError, OSError):
+                pass
+    return soft
+
+
 async def spawn_local(
     argv: Sequence[str],
     *,
@@ -257,6 +282,8 @@ async def spawn_local(
     Raises:
         OSError: the command could not be started (missing binary, EMFILE, ...).
     """
+    if not _nofile_raised:
+        raise_nofile_limit()
     if not pty:
         process = await anyio.open_process(
             list(argv),

@@ -394,10 +394,13 @@ class ProcessBase:
         assert channel is not None
         grace = configuration["kill_timeout"] if self.kill_grace is UNSET else self.kill_grace
         try:
-            if sig != _signal.SIGTERM and hasattr(channel, "signal_group"):
-                channel.signal_group(sig)
-            if await channel.terminate(float(grace)):
-                self.forced_kill = True
+            # Killing must finish even if the caller is cancelled meanwhile; it is bounded
+            # by the grace period (and, remotely, the connect timeout).
+            with anyio.CancelScope(shield=True):
+                if sig != _signal.SIGTERM and hasattr(channel, "signal_group"):
+                    channel.signal_group(sig)
+                if await channel.terminate(float(grace)):
+                    self.forced_kill = True
         finally:
             if self._kill_done is not None:
                 self._kill_done.set()
@@ -571,16 +574,21 @@ class ProcessBase:
             _call_handler(h.start, self)
         task_status.started(self)
         channel = self._channel
+        # Output keeps flowing while the process is being killed (a remote transport may need
+        # a line from it to kill the remote side): the pumps are shielded from outside
+        # cancellation and stopped explicitly, once the process is gone and drained.
+        pump_scope = anyio.CancelScope(shield=True)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 pumps_done = anyio.Event()
-                tg.start_soon(self._pump_all, channel, pumps_done)
+                tg.start_soon(self._pump_all, channel, pumps_done, pump_scope)
                 try:
                     with anyio.move_on_after(self.timeout) as timeout_scope:
                         await channel.wait()
                     if timeout_scope.cancelled_caught:
                         self.timeouted = True
+                        self.killed = True  # as in execo: a signal was sent (by the timeout)
                         self._start_termination()
                         await channel.wait()
                 except BaseException:
@@ -590,31 +598,40 @@ class ProcessBase:
                             self._terminating = True
                             await self._terminate()
                         await self._kill_done.wait()
+                        await self._drain(pumps_done, pump_scope)
                     raise
                 finally:
                     self._tg = None
                 if self._terminating:
                     await self._kill_done.wait()
-                with anyio.move_on_after(configuration["output_drain_timeout"]):
-                    await pumps_done.wait()
-                tg.cancel_scope.cancel()
+                await self._drain(pumps_done, pump_scope)
         finally:
+            pump_scope.cancel()
             with anyio.CancelScope(shield=True):
                 await channel.aclose()
                 for buf in self._buffers.values():
                     buf.feed_text(self, "", eof=True)
                 if channel.has_exited():
-                    self._finish(await channel.wait())
+                    self._finish((await channel.wait()))
                 else:
                     self._finish(ExitStatus(None, None))
 
-    async def _pump_all(self, channel: Channel, done: anyio.Event) -> None:
-        async with anyio.create_task_group() as tg:
-            for s, source in ((STDOUT, channel.stdout), (STDERR, channel.stderr)):
-                if source is not None:
-                    tg.start_soon(self._pump, s, source)
-                else:
-                    self._buffers[s].feed_text(self, "", eof=True)
+    async def _drain(self, pumps_done: anyio.Event, pump_scope: anyio.CancelScope) -> None:
+        """Let the pumps read what is left, for a bounded time, then stop them."""
+        with anyio.move_on_after(configuration["output_drain_timeout"]):
+            await pumps_done.wait()
+        pump_scope.cancel()
+
+    async def _pump_all(
+        self, channel: Channel, done: anyio.Event, scope: anyio.CancelScope
+    ) -> None:
+        with scope:
+            async with anyio.create_task_group() as tg:
+                for s, source in ((STDOUT, channel.stdout), (STDERR, channel.stderr)):
+                    if source is not None:
+                        tg.start_soon(self._pump, s, source)
+                    else:
+                        self._buffers[s].feed_text(self, "", eof=True)
         done.set()
 
     async def _pump(self, s: Stream, source: Any) -> None:

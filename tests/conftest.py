@@ -1,0 +1,52 @@
+"""Shared fixtures: a real OpenSSH server on loopback addresses, clean configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from execo import Host, _config
+from execo.testbed import LoopbackSshd
+
+N_HOSTS = 20
+
+
+@pytest.fixture(autouse=True)
+def _clean_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from built-in defaults, with no user configuration file."""
+    monkeypatch.setenv("EXECO_CONFIG_FILE", "")
+    _config.reset_configuration()
+    _config.configuration["kill_timeout"] = 2.0
+    yield
+    _config.reset_configuration()
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[LoopbackSshd]:
+    """A real sshd answering on 127.0.0.2 ... 127.0.0.21 (one host per address)."""
+    with LoopbackSshd(N_HOSTS) as server:
+        yield server
+
+
+@pytest.fixture
+def hosts(sshd: LoopbackSshd) -> list[Host]:
+    return sshd.hosts
+
+
+def count_processes(token: str) -> int:
+    """How many live (non-zombie) processes have ``token`` in their command line."""
+    out = subprocess.run(
+        ["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=True
+    ).stdout
+    return sum(
+        1
+        for line in out.splitlines()
+        if token in line and not line.lstrip().startswith("Z") and "ps -eo" not in line
+    )
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))

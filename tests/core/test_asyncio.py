@@ -1,0 +1,38 @@
+"""execo is written against anyio: the same processes run inside an asyncio application."""
+
+import asyncio
+
+import anyio
+
+from execo import Host, Process, SshProcess
+
+
+def test_local_process_under_asyncio() -> None:
+    async def main() -> None:
+        p = await Process("echo from-asyncio").run()
+        assert p.ok and p.stdout == "from-asyncio\n"
+        q = await Process("sleep 10", timeout=0.2, nolog_timeout=True).run()
+        assert q.timeouted
+        r = Process("cat")
+        async with r:
+            await r.write("x\n")
+            assert await r.expect("x")
+            await r.close_stdin()
+        assert r.ok
+
+    anyio.run(main, backend="asyncio")
+
+
+def test_ssh_process_under_plain_asyncio_run(hosts: list[Host]) -> None:
+    async def main() -> str:
+        p = await SshProcess("echo over-ssh", hosts[0]).run()
+        task = asyncio.ensure_future(SshProcess("sleep 50", hosts[1]).run())
+        await asyncio.sleep(0.5)
+        task.cancel()  # asyncio cancellation kills it too
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return p.stdout
+
+    assert asyncio.run(main()) == "over-ssh\n"

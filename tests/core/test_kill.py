@@ -1,0 +1,117 @@
+"""The kill invariant: timeout, kill(), cancellation and an exception in the scope all leave
+zero surviving processes, locally and over ssh (the remote side is this machine too, so the
+process table shows both)."""
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+import trio
+
+from execo import Host, Process, ProcessBase, SshProcess
+
+from ..conftest import count_processes
+
+_tokens = itertools.count(1)
+
+
+def tree_cmd() -> tuple[str, str]:
+    """A shell with a background and a foreground child, tagged with a unique sleep length."""
+    token = f"{900 + next(_tokens)}.{next(_tokens) % 1000:03d}"
+    return f"sh -c 'sleep {token} & sleep {token}'", token
+
+
+Factory = Callable[[str], ProcessBase]
+
+
+@pytest.fixture(params=["local", "ssh"])
+def make(request: pytest.FixtureRequest, hosts: list[Host]) -> Factory:
+    if request.param == "local":
+        return lambda cmd: Process(cmd, shell=True)
+    return lambda cmd: SshProcess(cmd, hosts[0])
+
+
+async def wait_tree_up(token: str) -> None:
+    with trio.fail_after(10):
+        while count_processes(f"sleep {token}") < 2:
+            await trio.sleep(0.02)
+
+
+async def assert_no_survivors(token: str) -> None:
+    # Give the kernel a moment to finish delivering signals, then require zero.
+    with trio.move_on_after(3):
+        while count_processes(token):
+            await trio.sleep(0.05)
+    if count_processes(token):
+        import subprocess
+
+        ps = subprocess.run(["ps", "-eo", "pid,pgid,ppid,stat,args"], capture_output=True, text=True)
+        survivors = [line for line in ps.stdout.splitlines() if token in line]
+        raise AssertionError(f"survivors: {survivors}")
+
+
+async def test_timeout_kills_tree(make: Factory) -> None:
+    cmd, token = tree_cmd()
+    p = make(cmd)
+    p.timeout = 1.5
+    p.nolog_timeout = True
+    with trio.fail_after(15):
+        await p.run()
+    assert p.timeouted and p.ended
+    await assert_no_survivors(token)
+
+
+async def test_kill_kills_tree(make: Factory) -> None:
+    cmd, token = tree_cmd()
+    p = make(cmd)
+    async with p:
+        await wait_tree_up(token)
+        with trio.fail_after(15):
+            await p.kill()
+        assert p.killed and p.ended
+    await assert_no_survivors(token)
+
+
+async def test_enclosing_cancellation_kills_tree(make: Factory) -> None:
+    cmd, token = tree_cmd()
+    p = make(cmd)
+    with trio.move_on_after(10) as scope:
+        async with p:
+            await wait_tree_up(token)
+            scope.cancel()
+            await trio.sleep_forever()
+    assert scope.cancelled_caught and p.killed and p.ended
+    await assert_no_survivors(token)
+
+
+async def test_cancelled_run_kills_tree(make: Factory) -> None:
+    cmd, token = tree_cmd()
+    p = make(cmd)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(p.run)
+        await wait_tree_up(token)
+        nursery.cancel_scope.cancel()
+    assert p.killed and p.ended
+    await assert_no_survivors(token)
+
+
+async def test_exception_in_scope_kills_tree_and_propagates_unwrapped(make: Factory) -> None:
+    cmd, token = tree_cmd()
+    p = make(cmd)
+    with pytest.raises(ZeroDivisionError):
+        async with p:
+            await wait_tree_up(token)
+            1 / 0
+    assert p.killed and p.ended
+    await assert_no_survivors(token)
+
+
+async def test_sigterm_ignoring_tree_is_force_killed(make: Factory) -> None:
+    token = f"{800 + next(_tokens)}.5"
+    p = make(f"sh -c 'trap \"\" TERM; sleep {token} & sleep {token}; sleep {token}'")
+    p.kill_grace = 0.5
+    async with p:
+        await wait_tree_up(token)
+        await p.kill()
+    assert p.forced_kill
+    await assert_no_survivors(token)
