@@ -50,3 +50,11 @@ def count_processes(token: str) -> int:
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def describe_processes(token: str) -> str:
+    """The ps lines (pid, pgid, ppid, stat, args) of the processes matching ``token``."""
+    out = subprocess.run(
+        ["ps", "-eo", "pid,pgid,ppid,stat,args"], capture_output=True, text=True, check=True
+    ).stdout
+    return "\n".join(line for line in out.splitlines() if token in line)

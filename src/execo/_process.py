@@ -612,7 +612,7 @@ class ProcessBase:
                 for buf in self._buffers.values():
                     buf.feed_text(self, "", eof=True)
                 if channel.has_exited():
-                    self._finish((await channel.wait()))
+                    self._finish(await channel.wait())
                 else:
                     self._finish(ExitStatus(None, None))
 

@@ -10,7 +10,7 @@ import trio
 
 from execo import Host, Process, ProcessBase, SshProcess
 
-from ..conftest import count_processes
+from ..conftest import count_processes, describe_processes
 
 _tokens = itertools.count(1)
 
@@ -42,12 +42,7 @@ async def assert_no_survivors(token: str) -> None:
     with trio.move_on_after(3):
         while count_processes(token):
             await trio.sleep(0.05)
-    if count_processes(token):
-        import subprocess
-
-        ps = subprocess.run(["ps", "-eo", "pid,pgid,ppid,stat,args"], capture_output=True, text=True)
-        survivors = [line for line in ps.stdout.splitlines() if token in line]
-        raise AssertionError(f"survivors: {survivors}")
+    assert count_processes(token) == 0, describe_processes(token)
 
 
 async def test_timeout_kills_tree(make: Factory) -> None:
