@@ -577,16 +577,21 @@ class ProcessBase:
         # Output keeps flowing while the process is being killed (a remote transport may need
         # a line from it to kill the remote side): the pumps are shielded from outside
         # cancellation and stopped explicitly, once the process is gone and drained.
-        pump_scope = anyio.CancelScope(shield=True)
+        pump_scopes = [anyio.CancelScope(shield=True), anyio.CancelScope(shield=True)]
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 pumps_done = anyio.Event()
-                tg.start_soon(self._pump_all, channel, pumps_done, pump_scope)
+                self._start_pumps(tg, channel, pumps_done, pump_scopes)
                 try:
-                    with anyio.move_on_after(self.timeout) as timeout_scope:
+                    if self.timeout is None:
                         await channel.wait()
-                    if timeout_scope.cancelled_caught:
+                        timed_out = False
+                    else:
+                        with anyio.move_on_after(self.timeout) as timeout_scope:
+                            await channel.wait()
+                        timed_out = timeout_scope.cancelled_caught
+                    if timed_out:
                         self.timeouted = True
                         self.killed = True  # as in execo: a signal was sent (by the timeout)
                         self._start_termination()
@@ -598,15 +603,16 @@ class ProcessBase:
                             self._terminating = True
                             await self._terminate()
                         await self._kill_done.wait()
-                        await self._drain(pumps_done, pump_scope)
+                        await self._drain(pumps_done, pump_scopes)
                     raise
                 finally:
                     self._tg = None
                 if self._terminating:
                     await self._kill_done.wait()
-                await self._drain(pumps_done, pump_scope)
+                await self._drain(pumps_done, pump_scopes)
         finally:
-            pump_scope.cancel()
+            for scope in pump_scopes:
+                scope.cancel()
             with anyio.CancelScope(shield=True):
                 await channel.aclose()
                 for buf in self._buffers.values():
@@ -616,23 +622,38 @@ class ProcessBase:
                 else:
                     self._finish(ExitStatus(None, None))
 
-    async def _drain(self, pumps_done: anyio.Event, pump_scope: anyio.CancelScope) -> None:
+    async def _drain(self, pumps_done: anyio.Event, scopes: list[anyio.CancelScope]) -> None:
         """Let the pumps read what is left, for a bounded time, then stop them."""
-        with anyio.move_on_after(configuration["output_drain_timeout"]):
-            await pumps_done.wait()
-        pump_scope.cancel()
+        if not pumps_done.is_set():
+            with anyio.move_on_after(configuration["output_drain_timeout"]):
+                await pumps_done.wait()
+        for scope in scopes:
+            scope.cancel()
 
-    async def _pump_all(
-        self, channel: Channel, done: anyio.Event, scope: anyio.CancelScope
+    def _start_pumps(
+        self,
+        tg: anyio.abc.TaskGroup,
+        channel: Channel,
+        done: anyio.Event,
+        scopes: list[anyio.CancelScope],
     ) -> None:
-        with scope:
-            async with anyio.create_task_group() as tg:
-                for s, source in ((STDOUT, channel.stdout), (STDERR, channel.stderr)):
-                    if source is not None:
-                        tg.start_soon(self._pump, s, source)
-                    else:
-                        self._buffers[s].feed_text(self, "", eof=True)
-        done.set()
+        sources = [(s, src) for s, src in ((STDOUT, channel.stdout), (STDERR, channel.stderr))]
+        remaining = [sum(src is not None for _, src in sources)]
+        if not remaining[0]:
+            done.set()
+
+        async def pump(s: Stream, source: Any, scope: anyio.CancelScope) -> None:
+            with scope:
+                await self._pump(s, source)
+            remaining[0] -= 1
+            if not remaining[0]:
+                done.set()
+
+        for (s, source), scope in zip(sources, scopes, strict=True):
+            if source is None:
+                self._buffers[s].feed_text(self, "", eof=True)
+            else:
+                tg.start_soon(pump, s, source, scope)
 
     async def _pump(self, s: Stream, source: Any) -> None:
         buf = self._buffers[s]
@@ -685,7 +706,9 @@ class ProcessBase:
                 and not (self.nolog_exit_code or self.killed)
             )
         )
-        _log(logging.WARNING if warn else logging.DEBUG, "%s", self.dump())
+        level = logging.WARNING if warn else logging.DEBUG
+        if logger.isEnabledFor(level):
+            logger.log(level, "%s", self.dump())
 
     # --------------------------------------------------------------- display
 

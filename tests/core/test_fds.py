@@ -1,6 +1,5 @@
 """File descriptors: no leak, and a clear early failure when the limit is too low."""
 
-import subprocess
 import sys
 import textwrap
 
@@ -61,21 +60,3 @@ async def test_200_concurrent_with_ulimit_256_succeed_or_fail_clearly() -> None:
     assert int(ok) + int(failed) == 200
     if int(failed):
         assert "too many open files" in reasons, reasons
-
-
-def test_subprocess_module_unused_by_core() -> None:
-    # The core never blocks the event loop with subprocess.run and friends.
-    out = subprocess.run(
-        [
-            "grep",
-            "-rn",
-            "subprocess.run\\|os.system\\|subprocess.Popen",
-            "src/execo/_process.py",
-            "src/execo/_channel.py",
-            "src/execo/_ssh.py",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.stdout == ""
