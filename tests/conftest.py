@@ -39,7 +39,7 @@ def hosts(sshd: LoopbackSshd) -> list[Host]:
 def count_processes(token: str) -> int:
     """How many live (non-zombie) processes have ``token`` in their command line."""
     out = subprocess.run(
-        ["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=True
+        ["ps", "-ww", "-eo", "stat=,args="], capture_output=True, text=True, check=True
     ).stdout
     return sum(
         1
@@ -55,6 +55,6 @@ def open_fds() -> int:
 def describe_processes(token: str) -> str:
     """The ps lines (pid, pgid, ppid, stat, args) of the processes matching ``token``."""
     out = subprocess.run(
-        ["ps", "-eo", "pid,pgid,ppid,stat,args"], capture_output=True, text=True, check=True
+        ["ps", "-ww", "-eo", "pid,pgid,ppid,stat,args"], capture_output=True, text=True, check=True
     ).stdout
     return "\n".join(line for line in out.splitlines() if token in line)

@@ -5,6 +5,14 @@ waits for it; an exception or a cancellation inside kills it, remote side includ
 Nothing happens at import: the configuration file is read the first time a setting is needed.
 """
 
+from ._action import Action as Action
+from ._action import ActionLifecycleHandler as ActionLifecycleHandler
+from ._action import Local as Local
+from ._action import ParallelActions as ParallelActions
+from ._action import SequentialActions as SequentialActions
+from ._action import filter_bad_hosts as filter_bad_hosts
+from ._action import wait_all_actions as wait_all_actions
+from ._action import wait_any_actions as wait_any_actions
 from ._config import CHAINPUT as CHAINPUT
 from ._config import SCP as SCP
 from ._config import SSH as SSH
@@ -15,10 +23,16 @@ from ._config import configuration as configuration
 from ._config import default_connection_params as default_connection_params
 from ._config import load_configuration as load_configuration
 from ._config import resolve_connection_params as resolve_connection_params
+from ._display import GatheredOutput as GatheredOutput
+from ._display import HostPrefixedOutput as HostPrefixedOutput
+from ._display import format_gathered as format_gathered
+from ._display import gather_outputs as gather_outputs
+from ._display import progress as progress
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ExecoError as ExecoError
 from ._errors import ExecoUsageError as ExecoUsageError
 from ._errors import ProcessesFailed as ProcessesFailed
+from ._forward import PortForwarder as PortForwarder
 from ._host import Host as Host
 from ._host import HostLike as HostLike
 from ._host import get_hosts_list as get_hosts_list
@@ -38,12 +52,48 @@ from ._process import Process as Process
 from ._process import ProcessBase as ProcessBase
 from ._process import ProcessLifecycleHandler as ProcessLifecycleHandler
 from ._process import ProcessStatus as ProcessStatus
+from ._remote import Get as Get
+from ._remote import Put as Put
+from ._remote import Remote as Remote
+from ._remote import ScpProcess as ScpProcess
+from ._remote import get_fileget as get_fileget
+from ._remote import get_fileput as get_fileput
+from ._remote import get_process as get_process
+from ._remote import get_remote as get_remote
+from ._report import Report as Report
 from ._ssh import SshProcess as SshProcess
+from ._substitution import SubstitutionError as SubstitutionError
+from ._substitution import substitute as substitute
 from ._util import UNSET as UNSET
 
 __version__ = "3.0.0.dev0"
 
 __all__ = [
+    "Action",
+    "ActionLifecycleHandler",
+    "GatheredOutput",
+    "Get",
+    "HostPrefixedOutput",
+    "Local",
+    "ParallelActions",
+    "PortForwarder",
+    "Put",
+    "Remote",
+    "Report",
+    "ScpProcess",
+    "SequentialActions",
+    "SubstitutionError",
+    "filter_bad_hosts",
+    "format_gathered",
+    "gather_outputs",
+    "get_fileget",
+    "get_fileput",
+    "get_process",
+    "get_remote",
+    "progress",
+    "substitute",
+    "wait_all_actions",
+    "wait_any_actions",
     "CHAINPUT",
     "SCP",
     "SSH",

@@ -383,6 +383,13 @@ class ProcessBase:
         self._start_termination(sig)
         return await self.wait()
 
+    def _expire(self) -> None:
+        """Mark the process timed out and start killing it (an enclosing Action's timeout)."""
+        if self._phase == _RUNNING:
+            self.timeouted = True
+            self.killed = True
+            self._start_termination()
+
     def _start_termination(self, sig: int = _signal.SIGTERM) -> None:
         if self._terminating or self._tg is None:
             return
@@ -724,7 +731,7 @@ class ProcessBase:
             "num_errors": int(self.error),
             "num_timeouts": int(self.timeouted),
             "num_forced_kills": int(self.forced_kill),
-            "num_non_zero_exit_codes": int(self.ended and self.exit_code != 0),
+            "num_non_zero_exit_codes": int(self.ended and not self.error and self.exit_code != 0),
             "num_expect_fail": int(self.expect_fail),
             "num_write_error": int(self.write_error),
             "num_ok": int(self.ok),

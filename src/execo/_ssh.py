@@ -54,21 +54,23 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
     return argv
 
 
-def remote_kill_script(pgid: int, grace: float) -> str:
-    """Remote shell code: SIGTERM the process group, SIGKILL it after ``grace`` seconds.
+def remote_kill_script(pid: int, grace: float) -> str:
+    """Remote shell code: kill the process group of ``pid``, SIGTERM then SIGKILL.
 
-    The group counts as gone once only zombies are left in it. Exits 9 when SIGKILL was
-    needed, 0 otherwise.
+    The group is looked up from the pid (normally the same number: sshd makes the login
+    shell a group leader, but a forced command or wrapper may sit in between). The group
+    counts as gone once only zombies are left in it. Exits 9 when SIGKILL was needed.
     """
     steps = max(1, int(grace * 10))
     alive = (
-        f"ps -A -o pgid= -o stat= 2>/dev/null | "
-        f"awk '$1 == {pgid} && $2 !~ /^Z/ {{ found = 1 }} END {{ exit !found }}'"
+        "ps -A -o pgid= -o stat= 2>/dev/null | "
+        "awk -v g=$g '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'"
     )
     return (
-        f"kill -TERM -- -{pgid} 2>/dev/null || exit 0; i=0; "
+        f"g=$(ps -o pgid= -p {pid} 2>/dev/null | tr -d ' '); [ -n \"$g\" ] || exit 0; "
+        "kill -TERM -- -$g 2>/dev/null || exit 0; i=0; "
         f"while {alive}; do "
-        f"if [ $i -ge {steps} ]; then kill -KILL -- -{pgid} 2>/dev/null; exit 9; fi; "
+        f"if [ $i -ge {steps} ]; then kill -KILL -- -$g 2>/dev/null; exit 9; fi; "
         "sleep 0.1; i=$((i+1)); done; exit 0"
     )
 

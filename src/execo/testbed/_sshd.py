@@ -55,6 +55,30 @@ def free_port(addresses: Sequence[str]) -> int:
     raise OSError(f"no TCP port free on all of {len(addresses)} addresses")
 
 
+# Every session starts in $HOME (set per cluster by SetEnv), not in the account's home
+# directory from passwd: remote commands, scp and sftp all see the cluster's own directory.
+_LOGIN_SCRIPT = """#!/bin/sh
+cd "$HOME" || exit 1
+case "$SSH_ORIGINAL_COMMAND" in
+  "") exec "${SHELL:-/bin/sh}" -l ;;
+  */sftp-server*) exec $SSH_ORIGINAL_COMMAND ;;
+esac
+exec "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"
+"""
+
+
+def _sftp_server() -> str:
+    for candidate in (
+        "/usr/lib/openssh/sftp-server",
+        "/usr/libexec/openssh/sftp-server",
+        "/usr/lib/ssh/sftp-server",
+        "/usr/libexec/sftp-server",
+    ):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise FileNotFoundError("sftp-server not found: install openssh-sftp-server")
+
+
 def _keygen(path: Path) -> None:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "execo-testbed", "-f", str(path)],
@@ -123,6 +147,9 @@ class LoopbackSshd:
             _keygen(self.keyfile)
         authorized = self.workdir / "authorized_keys"
         authorized.write_text(Path(f"{self.keyfile}.pub").read_text())
+        login = self.workdir / "login.sh"
+        login.write_text(_LOGIN_SCRIPT)
+        login.chmod(0o755)
         self.port = free_port(self.addresses)
         for group_index, start in enumerate(range(0, self.n, _MAX_LISTEN)):
             group = self.addresses[start : start + _MAX_LISTEN]
@@ -142,6 +169,8 @@ class LoopbackSshd:
                 f"MaxStartups {self.max_startups}",
                 f"MaxSessions {self.max_sessions}",
                 "UseDNS no",
+                f"Subsystem sftp {_sftp_server()}",
+                f"ForceCommand {login}",
                 "LogLevel ERROR",
                 *self.extra_config,
             ]

@@ -1,0 +1,483 @@
+"""Actions: sets of processes run as one scope.
+
+An :class:`Action` owns its processes in one task group. ``await action.run()`` starts them
+all and returns when all have ended; ``async with action:`` starts them and leaving the block
+waits; an exception or a cancellation kills every process, on every host. ``timeout=`` bounds
+the whole action: on expiry its running processes are killed and marked timed out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+import anyio
+import anyio.abc
+
+from ._channel import raise_nofile_limit
+from ._errors import ExecoUsageError, ProcessesFailed
+from ._host import Host, HostLike, get_hosts_list
+from ._log import style
+from ._output import STDOUT, Stream
+from ._process import ExpectResult, Process, ProcessBase, ProcessStatus, RegexLike
+from ._util import UNSET, Unset, name_from_cmdline
+
+__all__ = [
+    "Action",
+    "ActionLifecycleHandler",
+    "Local",
+    "ParallelActions",
+    "SequentialActions",
+    "filter_bad_hosts",
+    "wait_all_actions",
+    "wait_any_actions",
+]
+
+_FDS_PER_PROCESS = 4  # three pipe ends while running, plus a pidfd
+
+
+class ActionLifecycleHandler:
+    """Hooks called when an action starts, ends and is reset (override what you need)."""
+
+    def start(self, action: Action) -> None:
+        """The action has started."""
+
+    def end(self, action: Action) -> None:
+        """Every process of the action has ended."""
+
+    def reset(self, action: Action) -> None:
+        """The action was reset."""
+
+
+def default_fanout() -> int:
+    """How many local processes may run at once without running out of file descriptors."""
+    soft = raise_nofile_limit()
+    try:
+        import os
+
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        used = 64
+    return max(1, (soft - used - 64) // _FDS_PER_PROCESS)
+
+
+class Action:
+    """A set of processes run together, as one scope.
+
+    Args:
+        name: display name.
+        timeout: seconds after which the still running processes are killed and marked
+            timed out; None: no timeout.
+        fanout: at most this many processes run at once; the others wait their turn.
+            Default: as many as the open-file limit allows (raised to its maximum first).
+        lifecycle_handlers: :class:`ActionLifecycleHandler` objects.
+        default_expect_timeout: timeout of :meth:`expect` when it is not given.
+    """
+
+    _kind: ClassVar[str] = "Action"
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        fanout: int | None = None,
+        lifecycle_handlers: Iterable[ActionLifecycleHandler] = (),
+        default_expect_timeout: float | None = None,
+    ) -> None:
+        if timeout is not None and not (isinstance(timeout, int | float) and timeout >= 0):
+            raise ValueError(f"timeout must be a number >= 0 or None, got {timeout!r}")
+        if fanout is not None and (not isinstance(fanout, int) or fanout < 1):
+            raise ValueError(f"fanout must be a positive int or None, got {fanout!r}")
+        self._name = name
+        self.timeout = timeout
+        self.fanout = fanout
+        self.lifecycle_handlers = list(lifecycle_handlers)
+        self.default_expect_timeout = default_expect_timeout
+        self._processes: list[ProcessBase] = []
+        self._clear_action_state()
+
+    def _clear_action_state(self) -> None:
+        self._started = False
+        self._ended = False
+        self.timeouted = False
+        self.start_date: float | None = None
+        self.end_date: float | None = None
+        self._ended_event: anyio.Event | None = None
+        self._outer_tg: anyio.abc.TaskGroup | None = None
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+        return self._name if self._name is not None else self._default_name()
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
+
+    def _default_name(self) -> str:
+        return f"{self._kind} 0x{id(self):x}"
+
+    @property
+    def processes(self) -> list[ProcessBase]:
+        """The processes of this action (for composite actions: of all sub-actions)."""
+        return list(self._processes)
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def running(self) -> bool:
+        return self._started and not self._ended
+
+    @property
+    def ok(self) -> bool:
+        """Every process is ok."""
+        return all(p.ok for p in self.processes)
+
+    @property
+    def finished_ok(self) -> bool:
+        """Started, ended, and ok."""
+        return self.started and self.ended and self.ok
+
+    @property
+    def succeeded(self) -> list[ProcessBase]:
+        """The processes that finished ok."""
+        return [p for p in self.processes if p.finished_ok]
+
+    @property
+    def failed(self) -> list[ProcessBase]:
+        """The processes that are not ok."""
+        return [p for p in self.processes if not p.ok]
+
+    def statuses(self) -> list[tuple[Host | None, ProcessStatus]]:
+        """Per process (hence per host, duplicates kept, in order): its host and status."""
+        return [(p.host, p.status) for p in self.processes]
+
+    def raise_for_error(self) -> None:
+        """Raise :class:`ProcessesFailed`, naming every failed host and why, if not ok."""
+        failed = self.failed
+        if failed:
+            raise ProcessesFailed(failed)
+
+    # -------------------------------------------------------------- running
+
+    async def run(
+        self,
+        *,
+        timeout: float | Unset | None = UNSET,
+        check: bool = False,
+        task_status: anyio.abc.TaskStatus[Self] = anyio.TASK_STATUS_IGNORED,
+    ) -> Self:
+        """Start every process and wait until all have ended; returns self.
+
+        Args:
+            timeout: overrides the action's ``timeout`` for this run.
+            check: raise :class:`ProcessesFailed` if some process is not ok at the end.
+            task_status: ``await nursery.start(action.run)`` returns once all are started.
+        """
+        if timeout is not UNSET:
+            self.timeout = timeout
+        await self._lifecycle(task_status)
+        if check:
+            self.raise_for_error()
+        return self
+
+    async def __aenter__(self) -> Self:
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            await tg.start(self._lifecycle)
+        except BaseException as e:
+            await tg.__aexit__(type(e), e, e.__traceback__)
+            raise
+        self._outer_tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        tg, self._outer_tg = self._outer_tg, None
+        assert tg is not None
+        if exc is not None:
+            tg.cancel_scope.cancel()  # kill everything; the block's exception propagates
+        await tg.__aexit__(None, None, None)
+        return False
+
+    async def wait(self, timeout: float | None = None) -> Self:
+        """Wait until every process has ended (or ``timeout`` seconds pass)."""
+        if not self._started:
+            raise ExecoUsageError(f"{self.name}: wait() on an action that was never started")
+        if self._ended_event is not None:
+            with anyio.move_on_after(timeout):
+                await self._ended_event.wait()
+        return self
+
+    async def kill(self) -> Self:
+        """Kill every running process (on every host); returns once they have ended."""
+        async with anyio.create_task_group() as tg:
+            for p in self.processes:
+                if p.running:
+                    tg.start_soon(p.kill)
+        return self
+
+    async def write(self, data: str | bytes) -> None:
+        """Write to the stdin of every running process, concurrently."""
+        async with anyio.create_task_group() as tg:
+            for p in self.processes:
+                tg.start_soon(p.write, data)
+
+    async def expect(
+        self,
+        regexes: RegexLike | Sequence[RegexLike],
+        *,
+        timeout: float | Unset | None = UNSET,
+        stream: Stream | str | int = STDOUT,
+        backtrack: bool = True,
+    ) -> list[tuple[ProcessBase, ExpectResult]]:
+        """:meth:`ProcessBase.expect` on every process at once; results in process order."""
+        if timeout is UNSET:
+            timeout = self.default_expect_timeout
+        procs = self.processes
+        results: list[ExpectResult] = [ExpectResult(None, None)] * len(procs)
+
+        async def one(i: int, p: ProcessBase) -> None:
+            results[i] = await p.expect(
+                regexes, timeout=timeout, stream=stream, backtrack=backtrack
+            )
+
+        async with anyio.create_task_group() as tg:
+            for i, p in enumerate(procs):
+                tg.start_soon(one, i, p)
+        return list(zip(procs, results, strict=True))
+
+    def reset(self) -> Self:
+        """Forget the last run (substitutions are evaluated again); not while running."""
+        if self.running:
+            raise ExecoUsageError(f"{self.name}: reset() while running; kill() it first")
+        for h in self.lifecycle_handlers:
+            h.reset(self)
+        self._reset_processes()
+        self._clear_action_state()
+        return self
+
+    def _reset_processes(self) -> None:
+        for p in self._processes:
+            p.reset()
+
+    async def _lifecycle(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
+        if self._started:
+            raise ExecoUsageError(f"{self.name}: already started; reset() it to run it again")
+        import time
+
+        self._started = True
+        self._ended_event = anyio.Event()
+        self.start_date = time.time()
+        for h in self.lifecycle_handlers:
+            h.start(self)
+        status = _Started(task_status, self)
+        try:
+            with anyio.CancelScope() as body_scope:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._watch_timeout, body_scope, status)
+                    await self._body(status)
+                    tg.cancel_scope.cancel()  # the timeout watcher
+        finally:
+            self._ended = True
+            self.end_date = time.time()
+            self._ended_event.set()
+            status.ensure_started()
+            for h in self.lifecycle_handlers:
+                h.end(self)
+
+    async def _watch_timeout(self, body_scope: anyio.CancelScope, status: _Started) -> None:
+        if self.timeout is None:
+            return
+        await anyio.sleep(self.timeout)
+        self.timeouted = True
+        for p in self.processes:
+            p._expire()
+        body_scope.cancel()  # processes not started yet never start
+
+    async def _body(self, status: _Started) -> None:
+        await run_processes(self._processes, self.fanout, status)
+
+    # -------------------------------------------------------------- display
+
+    def stats(self) -> dict[str, Any]:
+        """Aggregated statistics of the processes (JSON-serialisable)."""
+        from ._report import aggregate_stats
+
+        return aggregate_stats([p.stats() for p in self.processes], self.name)
+
+    def __str__(self) -> str:
+        n = len(self.processes)
+        return (
+            f"{style.object_repr(self._kind)}(name={self.name!r}, processes={n}, "
+            f"started={self.started}, ended={self.ended}, ok={self.ok})"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._kind} {self.name!r} {len(self.processes)} processes>"
+
+
+class _Started:
+    """Calls ``task_status.started`` exactly once."""
+
+    def __init__(self, task_status: anyio.abc.TaskStatus[Any], value: object) -> None:
+        self._task_status = task_status
+        self._value = value
+        self._done = False
+
+    def ensure_started(self) -> None:
+        if not self._done:
+            self._done = True
+            self._task_status.started(self._value)
+
+
+async def run_processes(
+    processes: Sequence[ProcessBase], fanout: int | None, status: _Started
+) -> None:
+    """Run ``processes`` concurrently, at most ``fanout`` at once; report started when all
+    have started or are queued."""
+    limit = fanout if fanout is not None else default_fanout()
+    if limit >= len(processes):
+        async with anyio.create_task_group() as tg:
+            for p in processes:
+                await tg.start(p.run)
+            status.ensure_started()
+        return
+    limiter = anyio.CapacityLimiter(limit)
+
+    async def one(p: ProcessBase) -> None:
+        async with limiter:
+            await p.run()
+
+    async with anyio.create_task_group() as tg:
+        for p in processes:
+            tg.start_soon(one, p)
+        status.ensure_started()
+
+
+class Local(Action):
+    """One local process.
+
+    Args:
+        cmd: the command (see :class:`~execo.Process`).
+        process_args: keyword arguments for the :class:`~execo.Process`.
+        **kwargs: see :class:`Action`.
+    """
+
+    _kind = "Local"
+
+    def __init__(
+        self,
+        cmd: str | Sequence[str],
+        *,
+        process_args: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.cmd = cmd
+        self._processes = [Process(cmd, **(process_args or {}))]
+
+    def _default_name(self) -> str:
+        return name_from_cmdline(self.cmd)
+
+
+class ParallelActions(Action):
+    """Several actions run at once, as one action."""
+
+    _kind = "ParallelActions"
+
+    def __init__(
+        self, actions: Iterable[Action], *, hide_subactions: bool = False, **kw: Any
+    ) -> None:
+        super().__init__(**kw)
+        self.actions = list(actions)
+        self.hide_subactions = hide_subactions
+
+    def _default_name(self) -> str:
+        return f"{self._kind} {len(self.actions)} actions"
+
+    @property
+    def processes(self) -> list[ProcessBase]:
+        return [p for a in self.actions for p in a.processes]
+
+    def _reset_processes(self) -> None:
+        for a in self.actions:
+            a.reset()
+
+    async def _body(self, status: _Started) -> None:
+        async with anyio.create_task_group() as tg:
+            for a in self.actions:
+                await tg.start(a.run)
+            status.ensure_started()
+
+    def stats(self) -> dict[str, Any]:
+        s = super().stats()
+        s["sub_stats"] = [] if self.hide_subactions else [a.stats() for a in self.actions]
+        return s
+
+
+class SequentialActions(ParallelActions):
+    """Several actions run one after the other, as one action.
+
+    Args:
+        stop_on_failure: do not start the next action once one is not ok.
+    """
+
+    _kind = "SequentialActions"
+
+    def __init__(
+        self, actions: Iterable[Action], *, stop_on_failure: bool = False, **kw: Any
+    ) -> None:
+        super().__init__(actions, **kw)
+        self.stop_on_failure = stop_on_failure
+
+    async def _body(self, status: _Started) -> None:
+        status.ensure_started()
+        for a in self.actions:
+            await a.run()
+            if self.stop_on_failure and not a.ok:
+                break
+
+
+async def wait_any_actions(actions: Sequence[Action], timeout: float | None = None) -> list[Action]:
+    """Wait until at least one of ``actions`` has ended; return those that have ended."""
+    if not any(a.ended for a in actions):
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as tg:
+
+                async def one(a: Action) -> None:
+                    await a.wait()
+                    tg.cancel_scope.cancel()
+
+                for a in actions:
+                    tg.start_soon(one, a)
+    return [a for a in actions if a.ended]
+
+
+async def wait_all_actions(actions: Sequence[Action], timeout: float | None = None) -> list[Action]:
+    """Wait until every one of ``actions`` has ended; return those that have ended."""
+    with anyio.move_on_after(timeout):
+        for a in actions:
+            await a.wait()
+    return [a for a in actions if a.ended]
+
+
+def filter_bad_hosts(action: Action, hosts: Iterable[HostLike]) -> list[Host]:
+    """``hosts`` (order kept) minus those where some process of ``action`` is not ok."""
+    bad = {p.host for p in action.processes if p.host is not None and not p.ok}
+    return [h for h in get_hosts_list(list(hosts)) if h not in bad]

@@ -1,0 +1,343 @@
+"""Remote actions over OpenSSH: Remote (a command per host), Put and Get (scp), factories."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ._action import Action
+from ._channel import ExitStatus
+from ._config import (
+    ConnectionParamsLike,
+    EffectiveConnectionParams,
+    configuration,
+    resolve_connection_params,
+)
+from ._errors import ConfigurationError
+from ._host import Host, HostLike, get_hosts_list
+from ._process import Process, ProcessBase
+from ._ssh import SshProcess
+from ._substitution import capture_namespace, needs_namespace, substitute_all
+from ._util import name_from_cmdline, str_from_cmdline
+
+__all__ = [
+    "Get",
+    "Put",
+    "Remote",
+    "ScpProcess",
+    "get_fileget",
+    "get_fileput",
+    "get_process",
+    "get_remote",
+    "scp_argv_prefix",
+]
+
+_UNREACHABLE = re.compile(
+    r"ssh: connect to host|Connection (refused|timed out|closed by|reset)|No route to host|"
+    r"Could not resolve hostname|Permission denied \(|kex_exchange_identification|"
+    r"Host key verification failed|lost connection"
+)
+
+
+def scp_argv_prefix(params: EffectiveConnectionParams) -> list[str]:
+    """The scp argv before the file arguments (pure): batch mode, timeout, auth."""
+    argv = [params.scp, *params.scp_options]
+    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
+    if params.user:
+        argv += ["-o", f"User={params.user}"]
+    if params.keyfile:
+        argv += ["-i", params.keyfile]
+    if params.port:
+        argv += ["-o", f"Port={params.port}"]
+    return argv
+
+
+class ScpProcess(Process):
+    """A local scp process copying to or from ``host`` (tells an unreachable host apart)."""
+
+    _kind = "ScpProcess"
+
+    def _on_exit(self, status: ExitStatus) -> None:
+        if (
+            status.exit_code not in (0, None)
+            and not self.killed
+            and _UNREACHABLE.search(self.stderr)
+        ):
+            self.error = True
+            self._unreachable = True
+            last = [line for line in self.stderr.strip().splitlines() if _UNREACHABLE.search(line)]
+            self.error_reason = f"unreachable: {last[-1] if last else 'scp failed to connect'}"
+
+
+def _namespace_for(templates: Iterable[str], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+    if namespace is not None:
+        return dict(namespace)
+    if any(needs_namespace(t) for t in templates):
+        return capture_namespace()
+    return {}
+
+
+def _handler_templates(process_args: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key in ("stdout_handlers", "stderr_handlers"):
+        out += [h for h in process_args.get(key, ()) if isinstance(h, str)]
+    return out
+
+
+class Remote(Action):
+    """One command on each host (duplicates kept), through ssh.
+
+    ``cmd`` and the file names among the output handlers of ``process_args`` are
+    substituted per host: ``{{{host}}}`` and ``{{expression}}`` (see
+    :func:`~execo.substitute`), with the variables of the code that built the action, or
+    ``namespace``.
+
+    Args:
+        cmd: the remote command.
+        hosts: where to run it.
+        connection_params: per-call connection parameters.
+        process_args: keyword arguments for each :class:`~execo.SshProcess`.
+        namespace: variables for ``{{expression}}`` (default: the caller's).
+        **kwargs: see :class:`~execo.Action` (``timeout``, ``fanout``, ``name``...).
+    """
+
+    _kind = "Remote"
+
+    def __init__(
+        self,
+        cmd: str | Sequence[str],
+        hosts: Iterable[HostLike] | HostLike,
+        *,
+        connection_params: ConnectionParamsLike = None,
+        process_args: Mapping[str, Any] | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.cmd = cmd
+        self.hosts = get_hosts_list(hosts)
+        self.connection_params = connection_params
+        self.process_args = dict(process_args or {})
+        self._namespace = _namespace_for(
+            [str_from_cmdline(cmd), *_handler_templates(self.process_args)], namespace
+        )
+        self._processes = self._build()
+
+    def _default_name(self) -> str:
+        return name_from_cmdline(self.cmd)
+
+    def _build(self) -> list[ProcessBase]:
+        cmds = substitute_all(str_from_cmdline(self.cmd), self.hosts, self._namespace)
+        handlers = {
+            key: [
+                substitute_all(h, self.hosts, self._namespace) if isinstance(h, str) else h
+                for h in self.process_args.get(key, ())
+            ]
+            for key in ("stdout_handlers", "stderr_handlers")
+        }
+        procs: list[ProcessBase] = []
+        for i, host in enumerate(self.hosts):
+            args = dict(self.process_args)
+            for key, hs in handlers.items():
+                if key in args:
+                    args[key] = [h[i] if isinstance(h, list) else h for h in hs]
+            procs.append(
+                SshProcess(cmds[i], host, connection_params=self.connection_params, **args)
+            )
+        return procs
+
+    def _reset_processes(self) -> None:
+        self._processes = self._build()
+
+
+class _CopyAction(Action):
+    _direction = ""
+
+    def __init__(
+        self,
+        hosts: Iterable[HostLike] | HostLike,
+        sources: Sequence[str],
+        destination: str,
+        *,
+        connection_params: ConnectionParamsLike,
+        namespace: Mapping[str, Any] | None,
+        process_args: Mapping[str, Any] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(sources, str):
+            sources = [sources]
+        for s in [*sources, destination]:
+            if not isinstance(s, str | os.PathLike) or not str(s):
+                raise ValueError(f"{self._kind}: file paths must be non-empty strings, got {s!r}")
+        self.hosts = get_hosts_list(hosts)
+        self.sources = [os.fspath(s) for s in sources]
+        self.destination = os.fspath(destination)
+        self.connection_params = connection_params
+        self.process_args = dict(process_args or {})
+        self._namespace = _namespace_for([*self.sources, self.destination], namespace)
+        self._processes = self._build()
+
+    def _default_name(self) -> str:
+        return f"{self._kind} {self._direction} {len(self.hosts)} hosts"
+
+    def _argv(self, host: Host, sources: list[str], destination: str) -> list[str]:
+        raise NotImplementedError
+
+    def _build(self) -> list[ProcessBase]:
+        if not self.sources:
+            return []
+        sources = [substitute_all(s, self.hosts, self._namespace) for s in self.sources]
+        dests = substitute_all(self.destination, self.hosts, self._namespace)
+        procs: list[ProcessBase] = []
+        for i, host in enumerate(self.hosts):
+            argv = self._argv(host, [s[i] for s in sources], dests[i])
+            p = ScpProcess(argv, **self.process_args)
+            p.host = host
+            procs.append(p)
+        return procs
+
+    def _reset_processes(self) -> None:
+        self._processes = self._build()
+
+    def _params(self, host: Host) -> EffectiveConnectionParams:
+        return resolve_connection_params(self.connection_params, host)
+
+
+class Put(_CopyAction):
+    """Copy local files to every host (scp, argv lists: paths with spaces are safe).
+
+    ``local_files`` and ``remote_location`` are substituted per host.
+    """
+
+    _kind = "Put"
+    _direction = "to"
+
+    def __init__(
+        self,
+        hosts: Iterable[HostLike] | HostLike,
+        local_files: Sequence[str],
+        remote_location: str = ".",
+        *,
+        connection_params: ConnectionParamsLike = None,
+        namespace: Mapping[str, Any] | None = None,
+        process_args: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            hosts,
+            local_files,
+            remote_location,
+            connection_params=connection_params,
+            namespace=namespace,
+            process_args=process_args,
+            **kwargs,
+        )
+
+    def _argv(self, host: Host, sources: list[str], destination: str) -> list[str]:
+        params = self._params(host)
+        target = f"{params.rewritten_address(host.address)}:{destination}"
+        return [*scp_argv_prefix(params), "--", *sources, target]
+
+
+class Get(_CopyAction):
+    """Copy files from every host to a local directory (scp).
+
+    ``remote_files`` and ``local_location`` are substituted per host (for instance
+    ``local_location="results/{{{host}}}"``).
+    """
+
+    _kind = "Get"
+    _direction = "from"
+
+    def __init__(
+        self,
+        hosts: Iterable[HostLike] | HostLike,
+        remote_files: Sequence[str],
+        local_location: str = ".",
+        *,
+        connection_params: ConnectionParamsLike = None,
+        namespace: Mapping[str, Any] | None = None,
+        process_args: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            hosts,
+            remote_files,
+            local_location,
+            connection_params=connection_params,
+            namespace=namespace,
+            process_args=process_args,
+            **kwargs,
+        )
+
+    def _argv(self, host: Host, sources: list[str], destination: str) -> list[str]:
+        params = self._params(host)
+        address = params.rewritten_address(host.address)
+        return [*scp_argv_prefix(params), "--", *(f"{address}:{s}" for s in sources), destination]
+
+
+def _tool(key: str, given: str | int | None) -> str:
+    tool = configuration[key] if given is None else given
+    if isinstance(tool, int):
+        tool = {0: "ssh", 1: "scp", 2: "taktuk", 3: "chainput"}.get(tool, str(tool))
+    return str(tool)
+
+
+def get_remote(
+    cmd: str | Sequence[str],
+    hosts: Iterable[HostLike] | HostLike,
+    *,
+    remote_tool: str | int | None = None,
+    **kwargs: Any,
+) -> Action:
+    """A Remote built with ``remote_tool`` (default: ``configuration['remote_tool']``, read now)."""
+    tool = _tool("remote_tool", remote_tool)
+    if tool == "ssh":
+        return Remote(cmd, hosts, **kwargs)
+    raise ConfigurationError(f"remote_tool {tool!r} is not available in this version")
+
+
+def get_fileput(
+    hosts: Iterable[HostLike] | HostLike,
+    local_files: Sequence[str],
+    remote_location: str = ".",
+    *,
+    fileput_tool: str | int | None = None,
+    **kwargs: Any,
+) -> Action:
+    """A Put built with ``fileput_tool`` (default: ``configuration['fileput_tool']``)."""
+    tool = _tool("fileput_tool", fileput_tool)
+    if tool == "scp":
+        return Put(hosts, local_files, remote_location, **kwargs)
+    raise ConfigurationError(f"fileput_tool {tool!r} is not available in this version")
+
+
+def get_fileget(
+    hosts: Iterable[HostLike] | HostLike,
+    remote_files: Sequence[str],
+    local_location: str = ".",
+    *,
+    fileget_tool: str | int | None = None,
+    **kwargs: Any,
+) -> Action:
+    """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``)."""
+    tool = _tool("fileget_tool", fileget_tool)
+    if tool == "scp":
+        return Get(hosts, remote_files, local_location, **kwargs)
+    raise ConfigurationError(f"fileget_tool {tool!r} is not available in this version")
+
+
+def get_process(
+    cmd: str | Sequence[str],
+    host: HostLike | None = None,
+    *,
+    connection_params: ConnectionParamsLike = None,
+    **kwargs: Any,
+) -> ProcessBase:
+    """An SshProcess when ``host`` is given, else a local Process."""
+    if host is not None:
+        return SshProcess(cmd, host, connection_params=connection_params, **kwargs)
+    return Process(cmd, **kwargs)
