@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
+import trio
 
+from execo_g5k import G5kApi, get_api_reference
 from execo_g5k.config import G5kConfiguration
 
 from .g5k_server import FakeG5kApi
 from .tls import TlsFiles, make_tls_files
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
 NOW = 1774256400  # the fixture's "now" (MANIFEST.json)
@@ -63,3 +66,33 @@ def g5k_config(g5k_server: FakeG5kApi, tls_files: TlsFiles, cache_dir: Path) -> 
         api_retry_backoff=0.01,
         api_timeout=10.0,
     )
+
+
+@pytest.fixture(scope="session")
+def _warm_cache_dir(
+    _session_server: FakeG5kApi, tls_files: TlsFiles, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A cache directory filled once for the tests that only read the reference data."""
+    directory = tmp_path_factory.mktemp("warm_cache")
+    config = G5kConfiguration(
+        api_uri=_session_server.root_url,
+        api_verify_ssl_cert=str(tls_files.ca_cert),
+        api_cache_dir=str(directory),
+    )
+
+    async def fill() -> None:
+        async with G5kApi(config) as api:
+            await get_api_reference(api)
+
+    trio.run(fill)
+    return directory
+
+
+@pytest.fixture
+async def api(
+    g5k_config: G5kConfiguration, _warm_cache_dir: Path, g5k_server: FakeG5kApi
+) -> AsyncIterator[G5kApi]:
+    """An open client whose reference data is already cached (no request needed)."""
+    config = dataclasses.replace(g5k_config, api_cache_dir=str(_warm_cache_dir))
+    async with G5kApi(config) as api:
+        yield api

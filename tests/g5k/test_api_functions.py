@@ -7,16 +7,10 @@ import dataclasses
 import pytest
 
 import execo_g5k
-from execo_g5k import G5kApi, UnknownElementError
+from execo_g5k import UnknownElementError
 from execo_g5k import config as g5k_config_module
 
 NOW = 1774256400
-
-
-@pytest.fixture
-async def api(g5k_config):
-    async with G5kApi(g5k_config) as api:
-        yield api
 
 
 async def test_sites_and_clusters(api):
