@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from ._hostnames import get_host_shortname, parse_host_name
 
@@ -105,6 +105,9 @@ class SitePlanning:
         object.__setattr__(self, "vlans", _frozen(self.vlans))
         object.__setattr__(self, "subnets", _frozen(self.subnets))
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self  # immutable all the way down
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Planning:
@@ -122,6 +125,9 @@ class Planning:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sites", MappingProxyType(dict(self.sites)))
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self  # immutable all the way down
 
     def hosts(self) -> Iterator[tuple[str, str, str, Availability]]:
         """``(site, cluster, host, availability)`` for every host."""

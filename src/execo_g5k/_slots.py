@@ -9,7 +9,7 @@ import bisect
 import dataclasses
 import math
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 from ._hostnames import parse_host_name
 
@@ -56,6 +56,9 @@ class Slot:
     free: Mapping[str, int]
     kavlans: Mapping[str, tuple[str, ...]]
     clusters_of: Mapping[str, tuple[str, ...]]
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self  # immutable all the way down
 
     def site_of(self, element: str) -> str | None:
         """The site of a site, cluster or host name of this slot; None otherwise."""
