@@ -22,6 +22,7 @@ from .api import MetricPoint as MetricPoint
 from .api import PasswordSource as PasswordSource
 from .api import Queues as Queues
 from .api import UnknownElementError as UnknownElementError
+from .api import __all__ as _api_all
 from .api import canonical_host_name as canonical_host_name
 from .api import get_api_reference as get_api_reference
 from .api import get_cluster_attributes as get_cluster_attributes
@@ -50,6 +51,7 @@ from .api import get_site_hosts as get_site_hosts
 from .api import get_site_network_equipments as get_site_network_equipments
 from .api import group_hosts as group_hosts
 from .api import parse_host_name as parse_host_name
+from .charter import __all__ as _charter_all
 from .charter import charter_periods as charter_periods
 from .charter import easter_sunday as easter_sunday
 from .charter import french_holidays as french_holidays
@@ -65,6 +67,7 @@ from .planning import JobSpec as JobSpec
 from .planning import Planning as Planning
 from .planning import SitePlanning as SitePlanning
 from .planning import Slot as Slot
+from .planning import __all__ as _planning_all
 from .planning import availability_from_busy as availability_from_busy
 from .planning import compute_slots as compute_slots
 from .planning import distribute_hosts as distribute_hosts
@@ -82,80 +85,15 @@ from .planning import merge_intervals as merge_intervals
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
 
-__all__ = [
-    "G5kApi",
-    "PasswordSource",
-    "KeyringPasswordSource",
-    "G5kReference",
-    "Queues",
-    "G5kApiError",
-    "G5kTransportError",
-    "G5kTimeout",
-    "G5kHTTPError",
-    "G5kAuthError",
-    "G5kNotFound",
-    "G5kDataError",
-    "G5kConfigError",
-    "UnknownElementError",
-    "get_api_reference",
-    "get_g5k_sites",
-    "get_site_clusters",
-    "get_site_hosts",
-    "get_site_attributes",
-    "get_site_network_equipments",
-    "get_g5k_clusters",
-    "get_cluster_site",
-    "get_cluster_hosts",
-    "get_cluster_attributes",
-    "get_cluster_queues",
-    "get_cluster_jobtypes",
-    "get_cluster_network_equipments",
-    "get_g5k_hosts",
-    "get_host_site",
-    "get_host_cluster",
-    "get_host_attributes",
-    "get_host_network_equipments",
-    "get_host_shortname",
-    "get_host_longname",
-    "get_host_interface",
-    "canonical_host_name",
-    "parse_host_name",
-    "HostName",
-    "get_network_equipment_attributes",
-    "get_network_equipment_site",
-    "group_hosts",
-    "get_resource_attributes",
-    "MetricPoint",
-    "get_hosts_metric",
-    "get_planning",
-    "planning_from_status",
-    "Planning",
-    "SitePlanning",
-    "Availability",
-    "Interval",
-    "merge_intervals",
-    "availability_from_busy",
-    "JOB_END_MARGIN",
-    "USABLE_NODE_STATES",
-    "compute_slots",
-    "Slot",
-    "find_first_slot",
-    "find_max_slot",
-    "find_free_slot",
-    "distribute_hosts",
-    "kavlan_kind",
-    "get_jobs_specs",
-    "make_jobs_specs",
-    "JobSpec",
-    "get_job_by_name",
-    "g5k_charter_time",
-    "planning_png",
-    "draw_planning",
-    "get_next_charter_period",
-    "charter_periods",
-    "french_holidays",
-    "easter_sunday",
-    "G5kConfiguration",
-    "load_g5k_configuration",
-    "set_g5k_configuration",
-]
+__all__ = list(
+    dict.fromkeys(
+        [
+            *_api_all,
+            *_planning_all,
+            *_charter_all,
+            "G5kConfiguration",
+            "load_g5k_configuration",
+            "set_g5k_configuration",
+        ]
+    )
+)
