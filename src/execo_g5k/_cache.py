@@ -187,8 +187,7 @@ async def load_reference(api: G5kApi, *, refresh: bool = False) -> G5kReference:
         G5kApiError: The data had to be fetched and could not be.
     """
     if api.reference_cache is not None and not refresh:
-        cached: G5kReference = api.reference_cache
-        return cached
+        return api.reference_cache
     path = cache_file(api)
     started = time.time()
     current = None if refresh else await anyio.to_thread.run_sync(_read, path)

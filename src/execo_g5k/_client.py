@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._config import G5kConfiguration
+    from ._reference import G5kReference
 
 __all__ = ["G5kApi", "PasswordSource", "KeyringPasswordSource"]
 
@@ -121,7 +122,7 @@ class G5kApi:
         self._auth_lock = anyio.Lock()
         self._limiter = anyio.CapacityLimiter(self.config.api_concurrency)
         self.requests_sent = 0
-        self.reference_cache: Any = None  # the loaded reference data (see _cache.py)
+        self.reference_cache: G5kReference | None = None  # loaded by _cache.load_reference
 
     @property
     def base_url(self) -> str:

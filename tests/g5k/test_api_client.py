@@ -198,3 +198,24 @@ async def test_a_body_that_is_not_json_is_a_data_error():
     async with _mock_api(handler) as api:
         with pytest.raises(G5kDataError):
             await api.get_json("sites")
+
+
+async def test_keyring_source_asks_the_keyring_once(g5k_config, g5k_server, monkeypatch):
+    import keyring
+
+    from execo_g5k import KeyringPasswordSource
+
+    calls = []
+
+    def fake_get_password(service: str, username: str) -> str | None:
+        calls.append((service, username))
+        return "s3cret"
+
+    monkeypatch.setattr(keyring, "get_password", fake_get_password)
+    source = KeyringPasswordSource()
+    config = dataclasses.replace(g5k_config, api_username="jdoe")
+    for _ in range(2):
+        async with G5kApi(config, password_source=source) as api:
+            await api.get_json("")
+    assert calls == [("grid5000_api", "jdoe")]
+    assert "s3cret" not in repr(source)

@@ -50,6 +50,13 @@ async def test_planning_of_the_fixture(planning):
     assert rennes_vlans["kavlan-4"].busy  # held by job 1901501
 
 
+async def test_subnets_when_asked(api):
+    planning = await get_planning(["rennes"], subnet=True, starttime=NOW, api=api)
+    subnets = planning.sites["rennes"].subnets
+    assert len(subnets) == 64
+    assert subnets["10.156.0.0/22"].busy == ((NOW, 1774256000 + 7200 + JOB_END_MARGIN),)
+
+
 async def test_besteffort_counted_when_asked(api):
     planning = await get_planning(
         ["taurus-5"], starttime=NOW, endtime=NOW + HOUR, ignore_besteffort=False, api=api
