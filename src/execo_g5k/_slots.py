@@ -75,10 +75,28 @@ class Slot:
         return self.site_of(parsed.cluster) if parsed.cluster != element else None
 
 
-def _free_at(availability: Availability, start: int, end: int) -> bool:
-    starts = [a for a, _ in availability.free]
-    i = bisect.bisect_right(starts, start) - 1
-    return i >= 0 and availability.free[i][1] >= end
+def _free_ranges(availability: Availability, times: list[int], walltime: int) -> list[range]:
+    """Indexes of `times` at which the resource is free for `walltime` seconds."""
+    ranges = []
+    for a, b in availability.free:
+        lo = bisect.bisect_left(times, a)
+        hi = bisect.bisect_right(times, b - walltime)
+        if hi > lo:
+            ranges.append(range(lo, hi))
+    return ranges
+
+
+def _counts(ranges: list[range], size: int) -> list[int]:
+    """How many of `ranges` cover each index of ``range(size)`` (difference array)."""
+    diff = [0] * (size + 1)
+    for r in ranges:
+        diff[r.start] += 1
+        diff[r.stop] -= 1
+    counts, running = [], 0
+    for d in diff[:size]:
+        running += d
+        counts.append(running)
+    return counts
 
 
 def compute_slots(
@@ -90,7 +108,8 @@ def compute_slots(
     """The slots of a planning for jobs of `walltime` seconds.
 
     Candidate starts are the bounds of every busy and free interval (the planning's own
-    start included) such that the slot ends within the planning.
+    start included) such that the slot ends within the planning. The cost is about
+    (resources x intervals x log(starts)) + (starts x clusters), not starts x hosts.
 
     Args:
         planning: The planning (not changed).
@@ -102,37 +121,43 @@ def compute_slots(
         The slots, sorted by start.
     """
     kept = planning.without(excluded_elements)
-    hosts = list(kept.hosts())
     vlans = [(site, name, a) for site, sp in kept.sites.items() for name, a in sp.vlans.items()]
     bounds = {kept.start}
-    for availability in [h[3] for h in hosts] + [v[2] for v in vlans]:
+    for availability in [h[3] for h in kept.hosts()] + [v[2] for v in vlans]:
         for a, b in availability.busy + availability.free:
             bounds.update((a, b))
+    times = sorted(t for t in bounds if kept.start <= t and t + walltime <= kept.end)
     clusters_of = MappingProxyType(kept.clusters_of())
+    per_cluster: dict[str, list[int]] = {}
+    per_host: dict[str, list[int]] = {}
+    for sp in kept.sites.values():
+        for cluster, hosts in sp.clusters.items():
+            ranges = {h: _free_ranges(a, times, walltime) for h, a in hosts.items()}
+            per_cluster[cluster] = _counts([r for rs in ranges.values() for r in rs], len(times))
+            if include_hosts:
+                per_host.update((h, _counts(rs, len(times))) for h, rs in ranges.items())
+    per_vlan = [
+        (site, name, _counts(_free_ranges(a, times, walltime), len(times)))
+        for site, name, a in vlans
+    ]
     slots: list[Slot] = []
-    for start in sorted(t for t in bounds if kept.start <= t and t + walltime <= kept.end):
-        end = start + walltime
+    for i, start in enumerate(times):
         free: dict[str, int] = {GRID5000: 0}
         for site, clusters in clusters_of.items():
-            free[site] = 0
-            free.update(dict.fromkeys(clusters, 0))
-        for site, cluster, host, availability in hosts:
-            ok = _free_at(availability, start, end)
-            free[GRID5000] += ok
-            free[site] += ok
-            free[cluster] += ok
-            if include_hosts:
-                free[host] = int(ok)
-        kavlans: dict[str, list[str]] = {site: [] for site in clusters_of}
-        for site, name, availability in vlans:
-            if _free_at(availability, start, end):
-                kavlans[site].append(name)
+            free.update((c, per_cluster[c][i]) for c in clusters)
+            free[site] = sum(per_cluster[c][i] for c in clusters)
+            free[GRID5000] += free[site]
+        free.update((h, counts[i]) for h, counts in per_host.items())
+        kavlans = {
+            site: tuple(sorted(n for s, n, counts in per_vlan if s == site and counts[i]))
+            for site in clusters_of
+        }
         slots.append(
             Slot(
                 start,
-                end,
+                start + walltime,
                 MappingProxyType(free),
-                MappingProxyType({s: tuple(sorted(v)) for s, v in kavlans.items()}),
+                MappingProxyType(kavlans),
                 clusters_of,
             )
         )
@@ -233,10 +258,11 @@ def distribute_hosts(
     """Shares a request among the free nodes of a slot.
 
     In this order: excluded hosts, clusters and sites are emptied; wanted hosts take
-    themselves; wanted clusters take their count (0 means all their free nodes), which
-    their site loses; wanted sites take their count (0: all) of what is left; ``grid5000``
-    takes its count (0: all) one node at a time from each site in turn; ``kavlan`` is
-    copied. Then every node count is multiplied by `ratio` and rounded down.
+    themselves (only if the slot counts hosts: ``compute_slots(include_hosts=True)``);
+    wanted clusters take their count (0 means all their free nodes), which their site
+    loses; wanted sites take their count (0: all) of what is left; ``grid5000`` takes its
+    count (0: all) one node at a time from each site in turn; ``kavlan`` is copied. Then
+    every node count is multiplied by `ratio` and rounded down.
 
     Args:
         available: The slot (not changed).
