@@ -219,3 +219,12 @@ async def test_keyring_source_asks_the_keyring_once(g5k_config, g5k_server, monk
             await api.get_json("")
     assert calls == [("grid5000_api", "jdoe")]
     assert "s3cret" not in repr(source)
+
+
+async def test_the_fake_answers_writes_like_g5k_api(g5k_config, g5k_server):
+    """The fake refuses anonymous writes with 403 (plain text), as g5k-api does."""
+    async with httpx.AsyncClient(verify=g5k_config.ssl_verify()) as client:
+        response = await client.post(g5k_config.base_url + "sites/lyon/jobs", json={})
+    assert response.status_code == 403
+    assert response.text == "You are not authorized to access this resource"
+    assert response.headers["content-type"].startswith("text/plain")
