@@ -1,1 +1,99 @@
-"""Grid'5000 layer of execo: OAR, kadeploy, REST API, planning."""
+"""Grid'5000 layer of execo: REST API client, reference data, planning, charter.
+
+Names are defined in private modules and re-exported here and by the public modules
+`execo_g5k.api`, `execo_g5k.planning`, `execo_g5k.charter` and `execo_g5k.config`. The
+configuration in force is ``execo_g5k.config.g5k_configuration``; importing this package
+reads no file. The OAR and kadeploy layers add their names here.
+"""
+
+from .api import G5kApi as G5kApi
+from .api import G5kApiError as G5kApiError
+from .api import G5kAuthError as G5kAuthError
+from .api import G5kConfigError as G5kConfigError
+from .api import G5kDataError as G5kDataError
+from .api import G5kHTTPError as G5kHTTPError
+from .api import G5kNotFound as G5kNotFound
+from .api import G5kReference as G5kReference
+from .api import G5kTimeout as G5kTimeout
+from .api import G5kTransportError as G5kTransportError
+from .api import HostName as HostName
+from .api import KeyringPasswordSource as KeyringPasswordSource
+from .api import MetricPoint as MetricPoint
+from .api import PasswordSource as PasswordSource
+from .api import Queues as Queues
+from .api import UnknownElementError as UnknownElementError
+from .api import __all__ as _api_all
+from .api import canonical_host_name as canonical_host_name
+from .api import get_api_reference as get_api_reference
+from .api import get_cluster_attributes as get_cluster_attributes
+from .api import get_cluster_hosts as get_cluster_hosts
+from .api import get_cluster_jobtypes as get_cluster_jobtypes
+from .api import get_cluster_network_equipments as get_cluster_network_equipments
+from .api import get_cluster_queues as get_cluster_queues
+from .api import get_cluster_site as get_cluster_site
+from .api import get_g5k_clusters as get_g5k_clusters
+from .api import get_g5k_hosts as get_g5k_hosts
+from .api import get_g5k_sites as get_g5k_sites
+from .api import get_host_attributes as get_host_attributes
+from .api import get_host_cluster as get_host_cluster
+from .api import get_host_interface as get_host_interface
+from .api import get_host_longname as get_host_longname
+from .api import get_host_network_equipments as get_host_network_equipments
+from .api import get_host_shortname as get_host_shortname
+from .api import get_host_site as get_host_site
+from .api import get_hosts_metric as get_hosts_metric
+from .api import get_network_equipment_attributes as get_network_equipment_attributes
+from .api import get_network_equipment_site as get_network_equipment_site
+from .api import get_resource_attributes as get_resource_attributes
+from .api import get_site_attributes as get_site_attributes
+from .api import get_site_clusters as get_site_clusters
+from .api import get_site_hosts as get_site_hosts
+from .api import get_site_network_equipments as get_site_network_equipments
+from .api import group_hosts as group_hosts
+from .api import parse_host_name as parse_host_name
+from .charter import __all__ as _charter_all
+from .charter import charter_periods as charter_periods
+from .charter import easter_sunday as easter_sunday
+from .charter import french_holidays as french_holidays
+from .charter import get_next_charter_period as get_next_charter_period
+from .config import G5kConfiguration as G5kConfiguration
+from .config import load_g5k_configuration as load_g5k_configuration
+from .config import set_g5k_configuration as set_g5k_configuration
+from .planning import JOB_END_MARGIN as JOB_END_MARGIN
+from .planning import USABLE_NODE_STATES as USABLE_NODE_STATES
+from .planning import Availability as Availability
+from .planning import Interval as Interval
+from .planning import JobSpec as JobSpec
+from .planning import Planning as Planning
+from .planning import SitePlanning as SitePlanning
+from .planning import Slot as Slot
+from .planning import __all__ as _planning_all
+from .planning import availability_from_busy as availability_from_busy
+from .planning import compute_slots as compute_slots
+from .planning import distribute_hosts as distribute_hosts
+from .planning import draw_planning as draw_planning
+from .planning import find_first_slot as find_first_slot
+from .planning import find_free_slot as find_free_slot
+from .planning import find_max_slot as find_max_slot
+from .planning import g5k_charter_time as g5k_charter_time
+from .planning import get_job_by_name as get_job_by_name
+from .planning import get_jobs_specs as get_jobs_specs
+from .planning import get_planning as get_planning
+from .planning import kavlan_kind as kavlan_kind
+from .planning import make_jobs_specs as make_jobs_specs
+from .planning import merge_intervals as merge_intervals
+from .planning import planning_from_status as planning_from_status
+from .planning import planning_png as planning_png
+
+__all__ = list(
+    dict.fromkeys(
+        [
+            *_api_all,
+            *_planning_all,
+            *_charter_all,
+            "G5kConfiguration",
+            "load_g5k_configuration",
+            "set_g5k_configuration",
+        ]
+    )
+)
