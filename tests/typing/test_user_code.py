@@ -1,0 +1,58 @@
+"""User code as the docs write it: mypy --strict checks this file (the test suite runs mypy
+over tests/), and pytest runs it too."""
+
+from __future__ import annotations
+
+import trio
+
+import execo
+from execo import (
+    ExpectResult,
+    Host,
+    Local,
+    Process,
+    ProcessStatus,
+    Remote,
+    Report,
+    SshProcess,
+)
+
+
+async def user_script(hosts: list[Host]) -> tuple[str, int | None, list[ProcessStatus]]:
+    p: Process = await Process("echo typed").run()
+    out: str = p.stdout
+    code: int | None = p.exit_code
+    r: Remote = await Remote("true", hosts, timeout=30).run()
+    statuses = [s for _, s in r.statuses()]
+    async with SshProcess("cat", hosts[0]) as cat:
+        await cat.write("x\n")
+        found: ExpectResult = await cat.expect(["x", "y"], timeout=5)
+        index: int | None = found.index
+        assert index == 0
+        await cat.close_stdin()
+    report: str = Report([r, Local("true")]).to_string(wide=True)
+    assert report
+    return out, code, statuses
+
+
+async def test_user_script_runs(hosts: list[Host]) -> None:
+    out, code, statuses = await user_script(hosts[:2])
+    assert (out, code) == ("typed\n", 0)
+    assert statuses == [ProcessStatus.OK, ProcessStatus.OK]
+
+
+def test_all_matches_public_names() -> None:
+    public = {n for n in dir(execo) if not n.startswith("_")}
+    assert set(execo.__all__) <= public
+    assert public - set(execo.__all__) <= {"testbed", "demo"}  # submodules, once imported
+    for name in execo.__all__:
+        obj = getattr(execo, name)
+        module = getattr(obj, "__module__", "execo")
+        assert module.startswith("execo"), name
+
+
+def test_trio_run_is_the_entry_point() -> None:
+    async def main() -> str:
+        return (await Process("echo hi").run()).stdout
+
+    assert trio.run(main) == "hi\n"
