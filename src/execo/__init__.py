@@ -61,14 +61,32 @@ from ._remote import get_fileput as get_fileput
 from ._remote import get_process as get_process
 from ._remote import get_remote as get_remote
 from ._report import Report as Report
+from ._serial import RemoteSerial as RemoteSerial
+from ._serial import Serial as Serial
+from ._serial import SerialSsh as SerialSsh
 from ._ssh import SshProcess as SshProcess
 from ._substitution import SubstitutionError as SubstitutionError
 from ._substitution import substitute as substitute
+from ._time import Timer as Timer
+from ._time import format_date as format_date
+from ._time import format_duration as format_duration
+from ._time import get_seconds as get_seconds
+from ._time import get_unixts as get_unixts
+from ._time import sleep as sleep
 from ._util import UNSET as UNSET
 
 __version__ = "3.0.0.dev0"
 
 __all__ = [
+    "RemoteSerial",
+    "Serial",
+    "SerialSsh",
+    "Timer",
+    "format_date",
+    "format_duration",
+    "get_seconds",
+    "get_unixts",
+    "sleep",
     "Action",
     "ActionLifecycleHandler",
     "GatheredOutput",
