@@ -299,6 +299,11 @@ class NetnsBackend(Backend):
 
     def set_link(self, node: Node, up: bool) -> None:
         run_tool(["ip", "link", "set", self._veth(node), "up" if up else "down"])
+        if up:
+            # ARP entries left INCOMPLETE while the link was down would hold packets until
+            # the next ARP retry (up to a second): start afresh on both sides.
+            run_tool(["ip", "-n", str(node.namespace), "neigh", "flush", "dev", "eth0"])
+            run_tool(["ip", "neigh", "flush", "to", node.host.address])
 
     def cut_link(self, a: Node, b: Node, cut: bool) -> None:
         for src, dst in ((a, b), (b, a)):
