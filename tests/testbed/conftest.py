@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from execo.testbed import ClusterState
+from execo.testbed import ClusterState, list_states, teardown
 from execo.testbed._netns import netns_available
 from execo.testbed._state import ProcRef, netns_pids
 
@@ -20,9 +21,15 @@ needs_netns = pytest.mark.skipif(
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    """A state directory of the test's own (cluster slots stay global, so no clash)."""
-    return tmp_path / "state"
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    """A state directory of the test's own (cluster slots stay global, so no clash).
+
+    Whatever a test leaves recorded there (it failed half-way) is torn down after it.
+    """
+    path = tmp_path / "state"
+    yield path
+    left = {state.id: teardown(state) for state in list_states(path)}
+    assert not any(left.values()), f"could not tear down: {left}"
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ the same from a shell.
 
 from ._backend import Node as Node
 from ._cluster import LocalCluster as LocalCluster
+from ._cluster import Mode as Mode
 from ._cluster import clean_stale as clean_stale
 from ._cluster import teardown as teardown
 from ._errors import NotSupportedError as NotSupportedError
@@ -21,6 +22,7 @@ from ._state import list_states as list_states
 
 __all__ = [
     "LocalCluster",
+    "Mode",
     "Node",
     "TestbedError",
     "NotSupportedError",
