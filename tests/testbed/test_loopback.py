@@ -11,7 +11,7 @@ import trio
 from execo import Host, ProcessStatus, SshProcess
 from execo.testbed import LocalCluster, NotSupportedError, TestbedError
 
-from .conftest import NETNS_REASON, Snapshot
+from .conftest import NETNS_REASON, Snapshot, needs_netns
 
 
 async def test_loopback_hosts_have_own_home_and_sshd(state_dir: Path) -> None:
@@ -95,3 +95,19 @@ async def test_auto_mode_picks_netns_as_root(state_dir: Path) -> None:
         expected = "netns" if NETNS_REASON is None else "loopback"
         assert cluster.mode == expected, NETNS_REASON
     assert os.listdir(state_dir) == []
+
+
+@pytest.mark.parametrize("mode", [pytest.param("netns", marks=needs_netns), "loopback"])
+async def test_cancelled_or_failing_block_tears_down(state_dir: Path, mode: str) -> None:
+    snapshots = []
+    with trio.CancelScope() as scope:
+        async with LocalCluster(2, mode=mode, state_dir=state_dir) as cluster:  # type: ignore[arg-type]
+            snapshots.append(Snapshot(cluster.state))
+            scope.cancel()
+            await trio.sleep_forever()
+    assert scope.cancelled_caught
+    with pytest.raises(ZeroDivisionError):
+        async with LocalCluster(2, mode=mode, state_dir=state_dir) as cluster:  # type: ignore[arg-type]
+            snapshots.append(Snapshot(cluster.state))
+            _ = 1 / 0
+    assert [s.leftovers() for s in snapshots] == [[], []]

@@ -252,7 +252,14 @@ class LocalCluster:
             raise TestbedError(f"local cluster {backend.state.id}: could not remove {left}")
 
     async def __aenter__(self) -> Self:
-        return await anyio.to_thread.run_sync(self.start)
+        try:
+            return await anyio.to_thread.run_sync(self.start)
+        except BaseException:
+            # e.g. Ctrl-C delivered while the (uncancellable) start was running: the cluster
+            # may be up, and nobody will call __aexit__.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self.stop)
+            raise
 
     async def __aexit__(
         self,
