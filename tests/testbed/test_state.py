@@ -1,4 +1,5 @@
-"""State records: PIDs proof against reuse, atomic claims, tolerant listing, exports."""
+"""Pure parts: state records (PIDs proof against reuse, atomic claims, tolerant listing),
+traffic-shaping arguments, exports."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 import execo.testbed
 from execo.testbed import ClusterState, default_state_dir, list_states
+from execo.testbed._backend import Shaping
 from execo.testbed._state import (
     ProcRef,
     claim_state,
@@ -73,3 +75,22 @@ def test_state_dir_default_and_override(monkeypatch: pytest.MonkeyPatch, tmp_pat
 def test_exports() -> None:
     public = {name for name in dir(execo.testbed) if not name.startswith("_")}
     assert set(execo.testbed.__all__) == public
+
+
+def test_shaping_builds_netem_arguments() -> None:
+    assert Shaping().empty and not Shaping().rate_only
+    assert Shaping(rate=10_000_000).rate_only
+    assert Shaping(delay=0.05, jitter=0.01, loss=1.5, rate="10mbit").netem_args() == [
+        "delay", "50.000ms", "10.000ms", "loss", "1.5%", "rate", "10mbit",
+    ]  # fmt: skip
+    assert Shaping(jitter=0.002).netem_args() == ["delay", "0.000ms", "2.000ms"]
+    assert Shaping(rate=8000).netem_args() == ["rate", "8000bit"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [({"delay": -1.0}, "delay"), ({"loss": 150.0}, "percentage"), ({"rate": 0}, "rate")],
+)
+def test_shaping_rejects_bad_values(bad: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Shaping(**bad)  # type: ignore[arg-type]

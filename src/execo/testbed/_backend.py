@@ -12,7 +12,15 @@ from .._host import Host
 from ._errors import NotSupportedError, TestbedError
 from ._state import ClusterState
 
-__all__ = ["MARKER", "Backend", "Node", "remove_workdir", "run_tool", "write_ssh_config"]
+__all__ = [
+    "MARKER",
+    "Backend",
+    "Node",
+    "Shaping",
+    "remove_workdir",
+    "run_tool",
+    "write_ssh_config",
+]
 
 MARKER = ".execo-testbed"
 """A file in every work directory we create: only such directories are ever removed."""
@@ -36,6 +44,64 @@ class Node:
     home: Path
     tmp: Path | None = None
     namespace: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Shaping:
+    """Traffic shaping of a host's outgoing packets (``tc netem`` parameters); pure.
+
+    Args:
+        delay: added one-way latency, seconds.
+        jitter: delay variation, seconds.
+        loss: packet loss, percent (0-100).
+        rate: bandwidth: bits per second, or a tc rate string such as ``"10mbit"``.
+
+    Raises:
+        ValueError: a negative delay or jitter, a loss outside 0-100, a rate <= 0.
+    """
+
+    delay: float | None = None
+    jitter: float | None = None
+    loss: float | None = None
+    rate: str | int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("delay", "jitter"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ValueError(f"{name} must be >= 0 seconds, got {value!r}")
+        if self.loss is not None and not 0 <= self.loss <= 100:
+            raise ValueError(f"loss is a percentage (0-100), got {self.loss!r}")
+        if isinstance(self.rate, int) and self.rate <= 0:
+            raise ValueError(f"rate must be > 0 bits per second, got {self.rate!r}")
+
+    @property
+    def empty(self) -> bool:
+        """No shaping at all."""
+        return self.delay is self.jitter is self.loss is self.rate is None
+
+    @property
+    def rate_only(self) -> bool:
+        """Only a rate limit (which a token bucket filter can do without netem)."""
+        return self.rate is not None and self.delay is self.jitter is self.loss is None
+
+    def tc_rate(self) -> str | None:
+        """The rate as tc writes it."""
+        return f"{self.rate}bit" if isinstance(self.rate, int) else self.rate
+
+    def netem_args(self) -> list[str]:
+        """The ``tc qdisc ... netem`` arguments."""
+        args = []
+        if self.delay is not None or self.jitter is not None:
+            args += ["delay", f"{(self.delay or 0) * 1000:.3f}ms"]
+            if self.jitter is not None:
+                args.append(f"{self.jitter * 1000:.3f}ms")
+        if self.loss is not None:
+            args += ["loss", f"{self.loss}%"]
+        rate = self.tc_rate()
+        if rate is not None:
+            args += ["rate", rate]
+        return args
 
 
 class Backend:
@@ -76,15 +142,7 @@ class Backend:
     def cut_link(self, a: Node, b: Node, cut: bool) -> None:
         raise self._unsupported("cutting a link")
 
-    def set_qdisc(
-        self,
-        node: Node,
-        *,
-        delay: float | None,
-        jitter: float | None,
-        loss: float | None,
-        rate: str | None,
-    ) -> None:
+    def set_qdisc(self, node: Node, shaping: Shaping) -> None:
         raise self._unsupported("netem (delay, loss, rate)")
 
 

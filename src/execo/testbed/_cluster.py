@@ -16,7 +16,7 @@ import anyio.to_thread
 
 from .._config import ConnectionParams
 from .._host import Host
-from ._backend import Backend, Node
+from ._backend import Backend, Node, Shaping
 from ._errors import TestbedError
 from ._loopback import LoopbackBackend, loopback_teardown
 from ._netns import DEFAULT_SUBNET, NetnsBackend, netns_available, netns_teardown
@@ -325,18 +325,9 @@ class LocalCluster:
             NotSupportedError: loopback mode; or the kernel lacks netem and delay or loss was
                 asked (a rate alone then falls back to a token bucket filter).
         """
-        for name, value in (("delay", delay), ("jitter", jitter)):
-            if value is not None and not value >= 0:
-                raise ValueError(f"{name} must be >= 0 seconds, got {value!r}")
-        if loss is not None and not 0 <= loss <= 100:
-            raise ValueError(f"loss is a percentage (0-100), got {loss!r}")
-        if isinstance(rate, int) and rate <= 0:
-            raise ValueError(f"rate must be > 0 bits per second, got {rate!r}")
-        tc_rate = f"{rate}bit" if isinstance(rate, int) else rate
+        shaping = Shaping(delay=delay, jitter=jitter, loss=loss, rate=rate)
         backend, node = self._live(), self.node(host)
-        await self._do(
-            lambda: backend.set_qdisc(node, delay=delay, jitter=jitter, loss=loss, rate=tc_rate)
-        )
+        await self._do(lambda: backend.set_qdisc(node, shaping))
 
     async def clear_netem(self, host: Host | str) -> None:
         """Remove the traffic shaping of :meth:`set_netem`."""

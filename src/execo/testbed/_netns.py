@@ -19,6 +19,8 @@ recorded sshd PIDs, then deletes veths, namespaces and bridge in one ``ip -batch
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
 import json
 import os
@@ -27,10 +29,19 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .._host import Host
-from ._backend import MARKER, Backend, Node, remove_workdir, run_tool, write_ssh_config
+from ._backend import (
+    MARKER,
+    Backend,
+    Node,
+    Shaping,
+    remove_workdir,
+    run_tool,
+    write_ssh_config,
+)
 from ._errors import NotSupportedError, TestbedError
 from ._sshd import find_sshd, make_keys, spawn_logged, sshd_config, wait_ssh_banners
 from ._state import (
@@ -49,6 +60,7 @@ __all__ = ["DEFAULT_SUBNET", "NetnsBackend", "netns_available", "netns_teardown"
 DEFAULT_SUBNET = "10.251.0.0/16"
 MAX_HOSTS = 253
 _SSH_PORT = 22
+_LOCK_FILE = "/run/execo-testbed.lock"
 
 _NODE_SCRIPT = (
     'hostname "$1" && '
@@ -88,6 +100,17 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
         if dst != "default":
             used.append(ipaddress.IPv4Network(dst, strict=False))
     return used
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    """An exclusive lock held across every netns cluster's slot choice and creation."""
+    with open(_LOCK_FILE, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _link_exists(name: str) -> bool:
@@ -157,14 +180,20 @@ class NetnsBackend(Backend):
         raise TestbedError(f"no free /24 left in {self._subnet} for a new cluster")
 
     def start(self) -> None:
-        self._claim_slot()
-        workdir = Path(tempfile.mkdtemp(prefix=f"execo-testbed-{self.state.id}-", dir="/var/tmp"))
-        (workdir / MARKER).touch()
-        self.state.workdir = str(workdir)
-        write_state(self.state)
-        self._write_files()
-        write_state(self.state)
-        self._create_network()
+        # Clusters recorded in other state directories pick slots too: a slot is free when
+        # its bridge, namespaces and range are unused, which holds only if choosing it and
+        # creating them happen under one machine-wide lock.
+        with _machine_lock():
+            self._claim_slot()
+            workdir = Path(
+                tempfile.mkdtemp(prefix=f"execo-testbed-{self.state.id}-", dir="/var/tmp")
+            )
+            (workdir / MARKER).touch()
+            self.state.workdir = str(workdir)
+            write_state(self.state)
+            self._write_files()
+            write_state(self.state)
+            self._create_network()
         self._configure_namespaces()
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         for node in self.nodes:
@@ -318,44 +347,27 @@ class NetnsBackend(Backend):
                     if "No such process" not in str(e):
                         raise
 
-    def set_qdisc(
-        self,
-        node: Node,
-        *,
-        delay: float | None,
-        jitter: float | None,
-        loss: float | None,
-        rate: str | None,
-    ) -> None:
+    def set_qdisc(self, node: Node, shaping: Shaping) -> None:
         base = ["tc", "-n", str(node.namespace), "qdisc"]
-        if delay is None and jitter is None and loss is None and rate is None:
+        if shaping.empty:
             try:
                 run_tool([*base, "del", "dev", "eth0", "root"])
             except TestbedError as e:
                 if "handle of zero" not in str(e) and "No such file" not in str(e):
                     raise
             return
-        netem = []
-        if delay is not None or jitter is not None:
-            netem += ["delay", f"{(delay or 0) * 1000:.3f}ms"]
-            if jitter is not None:
-                netem.append(f"{jitter * 1000:.3f}ms")
-        if loss is not None:
-            netem += ["loss", f"{loss}%"]
-        if rate is not None:
-            netem += ["rate", rate]
         try:
-            run_tool([*base, "replace", "dev", "eth0", "root", "netem", *netem])
+            run_tool([*base, "replace", "dev", "eth0", "root", "netem", *shaping.netem_args()])
         except TestbedError as e:
             if "unknown" not in str(e).lower():
                 raise
-            if rate is None or delay is not None or jitter is not None or loss is not None:
+            if not shaping.rate_only:
                 raise NotSupportedError(
                     "this kernel has no netem queueing discipline (CONFIG_NET_SCH_NETEM, module "
                     "sch_netem): delay and loss cannot be emulated; rate alone can (tbf)"
                 ) from e
             # A rate limit alone: the token bucket filter does it without netem.
-            tbf = ["tbf", "rate", rate, "burst", "32kb", "latency", "400ms"]
+            tbf = ["tbf", "rate", str(shaping.tc_rate()), "burst", "32kb", "latency", "400ms"]
             run_tool([*base, "replace", "dev", "eth0", "root", *tbf])
 
     # -------------------------------------------------------------- teardown
