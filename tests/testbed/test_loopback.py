@@ -111,3 +111,23 @@ async def test_cancelled_or_failing_block_tears_down(state_dir: Path, mode: str)
             snapshots.append(Snapshot(cluster.state))
             _ = 1 / 0
     assert [s.leftovers() for s in snapshots] == [[], []]
+
+
+async def test_auto_mode_falls_back_to_loopback_when_netns_fails(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if NETNS_REASON is not None:
+        pytest.skip(f"netns mode not available anyway: {NETNS_REASON}")
+
+    def broken(self: object) -> None:
+        raise OSError("no CAP_NET_ADMIN in this container")
+
+    monkeypatch.setattr("execo.testbed._netns.NetnsBackend._create_network", broken)
+    async with LocalCluster(1, state_dir=state_dir) as cluster:
+        assert cluster.mode == "loopback"
+        assert (await SshProcess("true", cluster.hosts[0]).run()).ok
+    assert "falling back to loopback" in caplog.text and "CAP_NET_ADMIN" in caplog.text
+    assert os.listdir(state_dir) == []
+    with pytest.raises(TestbedError, match="netns cluster failed to start: no CAP_NET_ADMIN"):
+        LocalCluster(1, mode="netns", state_dir=state_dir).start()
+    assert os.listdir(state_dir) == []

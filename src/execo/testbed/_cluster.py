@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -229,9 +230,11 @@ class LocalCluster:
             backend = LoopbackBackend(state, state_dir=self.state_dir, prefix=self._prefix)
         try:
             backend.start()
-        except BaseException:
+        except BaseException as e:
             if state.path is not None:
                 backend.stop()
+            if isinstance(e, OSError | subprocess.SubprocessError | RuntimeError):
+                raise TestbedError(f"{mode} cluster failed to start: {e}") from e
             raise
         self._backend = backend
         return self
@@ -247,7 +250,9 @@ class LocalCluster:
             return
         with self._lock:
             backend.stop()
-        left = teardown(backend.state) if backend.state.path and backend.state.path.exists() else []
+        path = backend.state.path
+        # The state file is removed only once everything is gone; else try once more.
+        left = teardown(backend.state) if path is not None and path.exists() else []
         if left:
             raise TestbedError(f"local cluster {backend.state.id}: could not remove {left}")
 

@@ -14,7 +14,8 @@ host. ``HOME`` is the host's private home directory (sshd's ``SetEnv``). The res
 file system is the machine's.
 
 Teardown kills every process inside the namespaces (found through ``/proc/*/ns/net``) and the
-recorded sshd PIDs, then deletes veths, namespaces and bridge in one ``ip -batch``.
+recorded sshd PIDs, deletes the namespaces (the kernel then destroys their veths in one
+batch), then the bridge and any veth left.
 """
 
 from __future__ import annotations
