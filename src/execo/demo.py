@@ -1,8 +1,10 @@
 """The README demo: a small experiment on a local virtual cluster of real SSH hosts.
 
-Run ``python -m execo.demo [--hosts N]``. It brings up N hosts (real sshd on 127.0.0.x),
-runs a local process, starts a netcat receiver on every host and a sender on the next host
-(the user guide's netcat traffic example), and prints what happened.
+Run ``python -m execo.demo [--hosts N] [--mode auto|netns|loopback]``. It brings up a local
+cluster of N hosts (as root: network namespaces on a bridge, each with its own hostname and
+sshd; otherwise real sshd servers on 127.0.0.x), runs a local process, starts a netcat
+receiver on every host and a sender on the next host (the user guide's netcat traffic
+example), and prints what happened.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ import time
 import trio
 
 from execo import Process, SshProcess
-from execo.testbed import LoopbackSshd
+from execo.testbed import LocalCluster, Mode
 
 
-async def experiment(n: int) -> int:
+async def experiment(n: int, mode: Mode = "auto") -> int:
     p = await Process("uname -sr").run()
     print(f"local: {p.stdout.strip()} (exit {p.exit_code}, {p.end_date - p.start_date:.3f} s)")  # type: ignore[operator]
     t0 = time.monotonic()
-    with LoopbackSshd(n) as cluster:
+    async with LocalCluster(n, mode=mode) as cluster:
         hosts = cluster.hosts
         print(
-            f"cluster: {n} hosts up in {time.monotonic() - t0:.2f} s: "
-            f"{hosts[0].address} .. {hosts[-1].address}, port {cluster.port}"
+            f"cluster: {n} hosts up in {time.monotonic() - t0:.2f} s ({cluster.mode} mode): "
+            f"{hosts[0].address} .. {hosts[-1].address}, port {hosts[0].port}"
         )
         receivers = [SshProcess(f"nc -l -s {h.address} -p 6543 | wc -c", h) for h in hosts]
         senders = [
@@ -58,8 +60,9 @@ async def experiment(n: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hosts", type=int, default=5)
+    parser.add_argument("--mode", choices=["auto", "netns", "loopback"], default="auto")
     args = parser.parse_args()
-    raise SystemExit(1 if trio.run(experiment, args.hosts) else 0)
+    raise SystemExit(1 if trio.run(experiment, args.hosts, args.mode) else 0)
 
 
 if __name__ == "__main__":

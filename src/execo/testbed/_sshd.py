@@ -3,8 +3,11 @@
 :class:`LoopbackSshd` starts ``sshd`` processes listening on 127.0.0.x addresses (at most
 16 addresses per sshd, OpenSSH's limit on listening sockets), all on one port, with freshly
 generated host and client keys. Each address is a distinct host for execo. Remote commands
-run with ``HOME`` set to a per-cluster directory so that the login shell reads no slow
-startup files. Everything is torn down by PID.
+run with ``HOME`` set to a per-cluster (or per-host) directory so that the login shell reads
+no slow startup files. Everything is torn down by PID.
+
+The helpers here (keys, sshd configuration, readiness) serve the network-namespace cluster
+too.
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ def free_port(addresses: Sequence[str]) -> int:
     raise OSError(f"no TCP port free on all of {len(addresses)} addresses")
 
 
-# Every session starts in $HOME (set per cluster by SetEnv), not in the account's home
-# directory from passwd: remote commands, scp and sftp all see the cluster's own directory.
+# Every session starts in $HOME (set per cluster or per host by SetEnv), not in the
+# account's home directory from passwd: remote commands, scp and sftp all see the host's own
+# directory.
 _LOGIN_SCRIPT = """#!/bin/sh
 cd "$HOME" || exit 1
 case "$SSH_ORIGINAL_COMMAND" in
@@ -67,7 +71,8 @@ exec "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"
 """
 
 
-def _sftp_server() -> str:
+def sftp_server() -> str:
+    """Absolute path of OpenSSH's sftp-server."""
     for candidate in (
         "/usr/lib/openssh/sftp-server",
         "/usr/libexec/openssh/sftp-server",
@@ -79,12 +84,125 @@ def _sftp_server() -> str:
     raise FileNotFoundError("sftp-server not found: install openssh-sftp-server")
 
 
+def write_login_script(workdir: Path) -> Path:
+    """Write the ForceCommand script that starts every session in ``$HOME``."""
+    login = workdir / "login.sh"
+    login.write_text(_LOGIN_SCRIPT)
+    login.chmod(0o755)
+    return login
+
+
 def _keygen(path: Path) -> None:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "execo-testbed", "-f", str(path)],
         check=True,
         stdin=subprocess.DEVNULL,
     )
+
+
+def make_keys(workdir: Path) -> tuple[Path, Path, Path]:
+    """Generate (once) a host key and a client key in ``workdir``; authorize the client key.
+
+    Returns:
+        The host key, the client private key and the authorized_keys file.
+    """
+    hostkey = workdir / "ssh_host_ed25519_key"
+    keyfile = workdir / "id_client"
+    if not hostkey.exists():
+        _keygen(hostkey)
+    if not keyfile.exists():
+        _keygen(keyfile)
+    authorized = workdir / "authorized_keys"
+    authorized.write_text(Path(f"{keyfile}.pub").read_text())
+    return hostkey, keyfile, authorized
+
+
+def sshd_config(
+    *,
+    port: int,
+    listen: Sequence[str],
+    hostkey: Path,
+    authorized: Path,
+    home: Path,
+    login: Path,
+    max_startups: str = "1000",
+    max_sessions: int = 100,
+    extra: Sequence[str] = (),
+) -> str:
+    """The text of an sshd_config for a test server (key login only, no PAM, no DNS)."""
+    lines = [
+        f"Port {port}",
+        *(f"ListenAddress {a}" for a in listen),
+        f"HostKey {hostkey}",
+        f"AuthorizedKeysFile {authorized}",
+        "PidFile none",
+        "UsePAM no",
+        "StrictModes no",
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        f"SetEnv HOME={home}",
+        f"MaxStartups {max_startups}",
+        f"MaxSessions {max_sessions}",
+        "UseDNS no",
+        f"Subsystem sftp {sftp_server()}",
+        f"ForceCommand {login}",
+        "LogLevel ERROR",
+        *extra,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def spawn_logged(argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session, its output appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+
+
+def wait_ssh_banners(
+    targets: Sequence[tuple[str, int]],
+    procs: Sequence[subprocess.Popen[bytes]],
+    *,
+    timeout: float = 30.0,
+) -> None:
+    """Wait until an ssh server answers with its banner on every ``(address, port)``.
+
+    Raises:
+        RuntimeError: one of ``procs`` exited, or ``timeout`` seconds passed.
+    """
+    deadline = time.monotonic() + timeout
+    pending = list(targets)
+    while pending:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"sshd (pid {proc.pid}) exited with {proc.returncode}")
+        addr, port = pending[0]
+        try:
+            with socket.create_connection((addr, port), timeout=0.5) as s:
+                if s.recv(4) != b"SSH-":  # the server's banner: it is really serving
+                    raise OSError("no banner")
+            pending.pop(0)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sshd not answering on {addr}:{port}") from None
+            time.sleep(0.02)
+
+
+def stop_processes(procs: Sequence[subprocess.Popen[bytes]], grace: float = 5.0) -> None:
+    """SIGTERM the process groups of ``procs``, SIGKILL what is left after ``grace``; reap."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 class LoopbackSshd:
@@ -97,6 +215,10 @@ class LoopbackSshd:
         max_startups: sshd's MaxStartups (concurrent unauthenticated connections).
         max_sessions: sshd's MaxSessions (sessions per connection).
         extra_config: more sshd_config lines.
+        addresses_per_sshd: how many addresses one sshd serves (1 to 16): with 1, every
+            host has its own server, which :meth:`stop_server` can stop alone.
+        homes: one ``HOME`` directory per host (needs ``addresses_per_sshd=1``); by default
+            all hosts share ``workdir/home``.
     """
 
     def __init__(
@@ -108,9 +230,15 @@ class LoopbackSshd:
         max_startups: str = "1000",
         max_sessions: int = 100,
         extra_config: Sequence[str] = (),
+        addresses_per_sshd: int = _MAX_LISTEN,
+        homes: Sequence[Path] | None = None,
     ) -> None:
         if not 1 <= n <= 254 - first + 1:
             raise ValueError(f"n must be in 1..{255 - first}, got {n}")
+        if not 1 <= addresses_per_sshd <= _MAX_LISTEN:
+            raise ValueError(f"addresses_per_sshd must be in 1..{_MAX_LISTEN}")
+        if homes is not None and (addresses_per_sshd != 1 or len(homes) != n):
+            raise ValueError("homes needs addresses_per_sshd=1 and one directory per host")
         self.n = n
         self.addresses = [f"127.0.0.{first + i}" for i in range(n)]
         self._own_workdir = workdir is None
@@ -121,7 +249,9 @@ class LoopbackSshd:
         self.port = 0
         self.keyfile = self.workdir / "id_client"
         self.home = self.workdir / "home"
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self._homes = list(homes) if homes is not None else None
+        self._per = addresses_per_sshd
+        self._procs: list[subprocess.Popen[bytes] | None] = []
 
     @property
     def hosts(self) -> list[Host]:
@@ -130,84 +260,71 @@ class LoopbackSshd:
 
     @property
     def pids(self) -> list[int]:
-        """PIDs of the sshd processes."""
-        return [p.pid for p in self._procs]
+        """PIDs of the running sshd processes."""
+        return [p.pid for p in self._procs if p is not None and p.poll() is None]
+
+    def _group(self, index: int) -> list[str]:
+        return self.addresses[index * self._per : (index + 1) * self._per]
+
+    def server_of(self, address: str) -> int:
+        """Index of the server that serves ``address``."""
+        return self.addresses.index(address) // self._per
 
     def start(self) -> Self:
         """Generate keys, write configs, start the servers, wait until they accept."""
-        sshd = find_sshd()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(exist_ok=True)
+        for home in self._homes or ():
+            home.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        hostkey = self.workdir / "ssh_host_ed25519_key"
-        if not hostkey.exists():
-            _keygen(hostkey)
-        if not self.keyfile.exists():
-            _keygen(self.keyfile)
-        authorized = self.workdir / "authorized_keys"
-        authorized.write_text(Path(f"{self.keyfile}.pub").read_text())
-        login = self.workdir / "login.sh"
-        login.write_text(_LOGIN_SCRIPT)
-        login.chmod(0o755)
+        hostkey, self.keyfile, authorized = make_keys(self.workdir)
+        login = write_login_script(self.workdir)
         self.port = free_port(self.addresses)
-        for group_index, start in enumerate(range(0, self.n, _MAX_LISTEN)):
-            group = self.addresses[start : start + _MAX_LISTEN]
-            config = self.workdir / f"sshd_config.{group_index}"
-            lines = [
-                f"Port {self.port}",
-                *(f"ListenAddress {a}" for a in group),
-                f"HostKey {hostkey}",
-                f"AuthorizedKeysFile {authorized}",
-                f"PidFile {self.workdir}/sshd.{group_index}.pid",
-                "UsePAM no",
-                "StrictModes no",
-                "PermitRootLogin prohibit-password",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                f"SetEnv HOME={self.home}",
-                f"MaxStartups {self.max_startups}",
-                f"MaxSessions {self.max_sessions}",
-                "UseDNS no",
-                f"Subsystem sftp {_sftp_server()}",
-                f"ForceCommand {login}",
-                "LogLevel ERROR",
-                *self.extra_config,
-            ]
-            config.write_text("\n".join(lines) + "\n")
-            log = open(self.workdir / f"sshd.{group_index}.log", "ab")  # noqa: SIM115
-            try:
-                proc = subprocess.Popen(
-                    [sshd, "-D", "-e", "-f", str(config)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    start_new_session=True,
-                )
-            finally:
-                log.close()
-            self._procs.append(proc)
-        self._wait_listening()
+        for index in range(0, (self.n + self._per - 1) // self._per):
+            home = self._homes[index] if self._homes is not None else self.home
+            config = sshd_config(
+                port=self.port,
+                listen=self._group(index),
+                hostkey=hostkey,
+                authorized=authorized,
+                home=home,
+                login=login,
+                max_startups=self.max_startups,
+                max_sessions=self.max_sessions,
+                extra=self.extra_config,
+            )
+            (self.workdir / f"sshd_config.{index}").write_text(config)
+            self._procs.append(None)
+            self.start_server(index, wait=False)
+        self._wait(self.addresses, [p for p in self._procs if p is not None])
         return self
 
-    def _wait_listening(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        pending = list(self.addresses)
-        while pending:
-            for proc in self._procs:
-                if proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"sshd exited with {proc.returncode}: {self.logs()}")
-            addr = pending[0]
-            try:
-                with socket.create_connection((addr, self.port), timeout=0.5) as s:
-                    s.recv(4)  # the server's banner: it is really serving
-                pending.pop(0)
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"sshd not answering on {addr}:{self.port}") from None
-                time.sleep(0.02)
+    def start_server(self, index: int, *, wait: bool = True) -> None:
+        """(Re)start server ``index`` if it is not running; with ``wait``, until it answers."""
+        proc = self._procs[index]
+        if proc is not None and proc.poll() is None:
+            return
+        config = self.workdir / f"sshd_config.{index}"
+        proc = spawn_logged(
+            [find_sshd(), "-D", "-e", "-f", str(config)], self.workdir / f"sshd.{index}.log"
+        )
+        self._procs[index] = proc
+        if wait:
+            self._wait(self._group(index), [proc])
+
+    def stop_server(self, index: int) -> None:
+        """Stop server ``index`` (its open sessions live on, as with a real sshd)."""
+        proc = self._procs[index]
+        if proc is not None:
+            stop_processes([proc])
+
+    def _wait(self, addresses: Sequence[str], procs: Sequence[subprocess.Popen[bytes]]) -> None:
+        try:
+            wait_ssh_banners([(a, self.port) for a in addresses], procs, timeout=10.0)
+        except RuntimeError as e:
+            self.stop()
+            raise RuntimeError(f"{e}: {self.logs()}") from None
 
     def logs(self) -> str:
         """The servers' logs."""
@@ -217,17 +334,7 @@ class LoopbackSshd:
 
     def stop(self) -> None:
         """Stop every server (by PID) and remove the work directory if it was ours."""
-        for proc in self._procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_processes([p for p in self._procs if p is not None])
         self._procs.clear()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
