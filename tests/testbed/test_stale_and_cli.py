@@ -14,7 +14,7 @@ import trio
 from execo import SshProcess
 from execo.testbed import LocalCluster, list_states
 
-from .conftest import Snapshot, needs_netns
+from .conftest import Snapshot, link_names, needs_netns, netns_names
 
 MODES = [pytest.param("netns", marks=needs_netns), "loopback"]
 
@@ -127,3 +127,30 @@ def test_down_refuses_a_cluster_owned_by_a_live_process(state_dir: Path) -> None
         assert [s.id for s in list_states(state_dir)] == [with_owner.id]
     finally:
         with_owner.stop()
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True)
+
+
+@needs_netns
+async def test_down_orphans_removes_unrecorded_objects_only(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    # A cluster whose state file is lost: its namespaces, veths and bridge, nothing in them.
+    slot = 250
+    made = [f"execo{slot}-node-1", f"exv{slot}-1", f"exbr{slot}"]
+    ip("netns", "add", made[0])
+    ip("link", "add", made[2], "type", "bridge")
+    ip("link", "add", made[1], "type", "veth", "peer", "eth0", "netns", made[0])
+    # A live cluster recorded elsewhere (another state directory): must be left alone.
+    async with LocalCluster(1, mode="netns", state_dir=tmp_path / "other") as live:
+        status = cli(state_dir, "status")
+        assert all(name in status.stdout for name in made), status.stdout
+        assert not any(ns in status.stdout for ns in live.state.namespaces)
+        down = cli(state_dir, "down", "--orphans")
+        assert down.returncode == 0, down.stderr
+        assert all(name in down.stdout for name in made)
+        assert not netns_names() & {made[0]} and not link_names() & set(made[1:])
+        assert (await SshProcess("true", live.hosts[0]).run()).ok
+    assert "orphan network objects" not in cli(state_dir, "status").stdout

@@ -1,20 +1,24 @@
 """``python -m execo.testbed up N | status | down``: local clusters from a shell.
 
 ``up`` brings up a detached cluster (it outlives the command) and prints how to reach its
-hosts; ``status`` lists the recorded clusters; ``down`` tears down the detached and stale
-ones (or those named). Exit status: 0 on success, 1 if something could not be done.
+hosts; ``status`` lists the recorded clusters (and, as root, orphan network objects: those of
+netns clusters whose state file is lost); ``down`` tears down the detached and stale ones (or
+those named); ``down --orphans`` also removes the orphans. Exit status: 0 on success, 1 if
+something could not be done.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ._cluster import LocalCluster, teardown
 from ._errors import TestbedError
+from ._netns import clean_orphans, find_orphans
 from ._state import ClusterState, default_state_dir, list_states
 
 
@@ -65,6 +69,10 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     if not states:
         print(f"no local cluster recorded in {args.state_dir}")
+    if os.geteuid() == 0:
+        for orphan in find_orphans(states):
+            objects = [*orphan.namespaces, *orphan.veths, *filter(None, [orphan.bridge])]
+            print(f"orphan network objects (down --orphans removes them): {' '.join(objects)}")
     for state in states:
         d = _describe(state)
         print(
@@ -96,6 +104,16 @@ def _down(args: argparse.Namespace) -> int:
             status = 1
         else:
             print(f"{state.id} down")
+    if args.orphans:
+        if os.geteuid() != 0:
+            print("down: --orphans needs root", file=sys.stderr)
+            return 1
+        removed, left = clean_orphans(list_states(args.state_dir))
+        if removed:
+            print(f"orphans removed: {' '.join(removed)}")
+        if left:
+            print(f"down: could not remove orphans {', '.join(left)}", file=sys.stderr)
+            status = 1
     return status
 
 
@@ -113,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     down = sub.add_parser("down", help="tear down the detached and stale clusters, or IDS")
     down.add_argument("ids", nargs="*", metavar="ID")
     down.add_argument("--force", action="store_true", help="also clusters of live processes")
+    down.add_argument(
+        "--orphans",
+        action="store_true",
+        help="also namespaces, veths and bridges of netns clusters no state file records",
+    )
     args = parser.parse_args(argv)
     if args.state_dir is None:
         args.state_dir = default_state_dir()

@@ -25,12 +25,13 @@ import fcntl
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .._host import Host
@@ -426,3 +427,64 @@ def netns_teardown(
     if not left:
         remove_state(state)
     return left
+
+
+_ORPHAN_NAME = re.compile(r"^(?:execo(\d+)-.+|exbr(\d+)|exv(\d+)-\d+)$")
+
+
+def find_orphans(recorded: Iterable[ClusterState]) -> list[ClusterState]:
+    """Network objects of netns clusters that no state file records and nothing runs in.
+
+    A cluster whose state file was lost (its state directory deleted while it ran, a machine
+    state kept across a crash of the controller's container) leaves namespaces, veths and a
+    bridge behind. They are recognised by this module's names (``exbr<slot>``,
+    ``exv<slot>-<i>``, ``execo<slot>-<name>``); a slot is an orphan when no state in
+    ``recorded`` claims it and no process runs in any of its namespaces (every live cluster
+    has an sshd in each). Call under the machine lock (:func:`clean_orphans` does).
+
+    Returns:
+        One pseudo-record per orphan slot, ready for :func:`netns_teardown`.
+    """
+    claimed = {
+        name for state in recorded for name in (*state.namespaces, *state.veths, state.bridge)
+    }
+    found: dict[int, ClusterState] = {}
+
+    def record(slot: int) -> ClusterState:
+        if slot not in found:
+            found[slot] = ClusterState(
+                id=f"orphan{slot}", mode="netns", n=0, owner=None, workdir=""
+            )
+        return found[slot]
+
+    with contextlib.suppress(FileNotFoundError):
+        for name in sorted(os.listdir("/run/netns")):
+            m = _ORPHAN_NAME.match(name)
+            if m and m.group(1) is not None and name not in claimed:
+                record(int(m.group(1))).namespaces.append(name)
+    for name in sorted(os.listdir("/sys/class/net")):
+        m = _ORPHAN_NAME.match(name)
+        if m is None or name in claimed or m.group(1) is not None:
+            continue
+        if m.group(2) is not None:
+            record(int(m.group(2))).bridge = name
+        else:
+            record(int(m.group(3))).veths.append(name)
+    return [state for state in found.values() if not netns_pids(state.namespaces)]
+
+
+def clean_orphans(recorded: Iterable[ClusterState]) -> tuple[list[str], list[str]]:
+    """Remove what :func:`find_orphans` finds, under the machine lock.
+
+    Returns:
+        The objects removed, and those that could not be.
+    """
+    removed: list[str] = []
+    left: list[str] = []
+    with _machine_lock():
+        for state in find_orphans(recorded):
+            objects = [*state.namespaces, *state.veths, *([state.bridge] if state.bridge else [])]
+            failed = netns_teardown(state)
+            left += failed
+            removed += [o for o in objects if o not in failed]
+    return removed, left
