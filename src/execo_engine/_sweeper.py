@@ -1,0 +1,622 @@
+"""ParamSweeper: a crash-proof, shareable iterator over the combinations of a sweep.
+
+Storage directory layout (every file is framed JSON records, see ``_records``)::
+
+    LOCK                    empty; POSIX-locked around every operation
+    combinations.jsonl      append-only: each combination once; its rank is its index
+    journal.<gen>.jsonl     append-only: the state events (see ``_state``)
+    snapshot.<gen>.json     the state at the start of journal <gen> (none for gen 0)
+
+Every operation takes the lock, reads only the journal records appended since its previous
+operation (so its cost does not depend on the sweep size), decides, appends its own records
+with one ``pwrite``, and releases the lock; state changes that must be durable are then synced
+by group commit, outside the lock. When a journal holds more than ``max(4 * combinations,
+100_000)`` records it is compacted: a new journal is created, an ``E`` record pointing at it
+ends the old one (the commit point), then a snapshot is written and the old files removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, Self
+
+from ._errors import CombinationError, CombinationStateError, OwnershipError, SweeperFormatError
+from ._liveness import Identity
+from ._log import logger
+from ._records import decode_combinations, dumps, encode_combination, frame, parse_records
+from ._state import DONE, INPROGRESS, SKIPPED, STATE_NAMES, TODO, SweepState, WorkerInfo
+from ._storage import DirLock, RecordFile, Shrunk, atomic_write
+from ._sweep import HashableDict
+from ._views import CombinationSet, SweeperCounts, SweeperStats
+
+__all__ = ["Filter", "ParamSweeper"]
+
+#: ``get_next``'s filter: given the remaining combinations (in sweep order), return those
+#: acceptable, best first (a generator is cheapest: only its first items are taken).
+Filter = Callable[[CombinationSet], Iterable[Mapping[str, Any]]]
+
+_FORMAT: Final = "execo-sweeper"
+_VERSION: Final = 1
+_CHUNK: Final = 10_000
+_GEN_FILE: Final = re.compile(r"^(journal|snapshot)\.(\d+)\.jsonl?$")
+_ALL: Final = frozenset((TODO, INPROGRESS, DONE, SKIPPED))
+
+
+def _header(kind: str, **extra: object) -> bytes:
+    return dumps({"format": f"{_FORMAT}-{kind}", "version": _VERSION, **extra})
+
+
+def _check_header(record: Any, kind: str, path: str) -> None:
+    if not isinstance(record, dict) or record.get("format") != f"{_FORMAT}-{kind}":
+        raise SweeperFormatError(f"{path}: not an execo sweeper {kind} file")
+    if record.get("version") != _VERSION:
+        raise SweeperFormatError(
+            f"{path}: format version {record.get('version')!r}, this execo reads {_VERSION}"
+        )
+
+
+def _as_key(combination: Mapping[str, Any]) -> HashableDict:
+    key = combination if isinstance(combination, HashableDict) else HashableDict(combination)
+    try:
+        hash(key)
+    except TypeError as e:
+        raise CombinationError(f"combination {combination!r} has an unhashable level") from e
+    return key
+
+
+class ParamSweeper:
+    """Hands out the combinations of a sweep to any number of workers, and remembers them.
+
+    Each combination is *todo*, *inprogress* (handed to one worker), *done* or *skipped*; all
+    four states are stored in ``storage_dir`` and survive any crash. Threads, processes and
+    hosts sharing ``storage_dir`` (over NFS with working POSIX locks) may use it at once:
+    a combination is handed to one worker at a time and recorded done at most once.
+
+    Every operation reads only what other workers wrote since this one's previous operation:
+    its cost does not depend on the size of the sweep. Opening costs O(size).
+
+    A worker that dies leaves its in-progress combinations behind; they go back to todo
+    (are *reclaimed*) when a worker on the same host sees its pid gone, or, for workers on
+    other hosts that declared a ``lease``, when nothing was heard from them for that long.
+    Reclaiming happens on opening, when ``get_next`` finds nothing todo, and on ``reclaim()``.
+
+    Args:
+        storage_dir: the directory (created if needed) holding the state.
+        sweeps: the combinations this instance iterates over, in order (usually the output of
+            :func:`sweep`). New ones are added to the storage; those already there keep their
+            state. ``None``: every combination in the storage.
+        name: for messages; default: the directory's base name.
+        durable: when true (the default), ``done``, ``skip``, ``cancel``, ``reset`` and
+            ``reclaim`` return only once their record is on stable storage (``fdatasync``,
+            shared between concurrent callers). When false they return once the record is
+            written to the file: that survives the death of the process (SIGKILL) but not of
+            the machine.
+        lease: seconds this worker may stay silent before workers on *other* hosts may reclaim
+            its combinations; it heartbeats on every operation when a third of it has passed,
+            call :meth:`heartbeat` (or ``AsyncParamSweeper.keep_alive``) during long work.
+            ``None``: never reclaimed from another host (only when its pid is gone).
+        auto_reclaim: reclaim dead workers' combinations automatically (see above).
+    """
+
+    def __init__(
+        self,
+        storage_dir: str | os.PathLike[str],
+        sweeps: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        name: str | None = None,
+        durable: bool = True,
+        lease: float | None = None,
+        auto_reclaim: bool = True,
+    ) -> None:
+        self.storage_dir = os.path.abspath(os.fspath(storage_dir))
+        self.name = name if name is not None else os.path.basename(self.storage_dir)
+        self.durable = durable
+        self.lease = lease
+        self.auto_reclaim = auto_reclaim
+        self._token = secrets.token_hex(6)
+        self._identity = Identity.current()
+        self._registered = False
+        self._last_heartbeat = 0.0
+        self._combinations: list[HashableDict] = []
+        self._index: dict[HashableDict, int] = {}
+        self._retired: list[RecordFile] = []
+        self._state = SweepState()
+        self._gen = 0
+        os.makedirs(self.storage_dir, exist_ok=True)
+        self._lock = DirLock.for_path(os.path.join(self.storage_dir, "LOCK"))
+        self._closed = False
+        try:
+            with self._lock:
+                self._combos = self._open_or_create("combinations.jsonl", _header("combinations"))
+                self._journal = self._load_state()
+                self._read_combinations()
+                self._state.select(self._selection(sweeps))
+            if auto_reclaim:
+                self.reclaim()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.storage_dir, name)
+
+    def _open_or_create(self, name: str, header: bytes) -> RecordFile:
+        loads: Callable[[bytes], Any] = (
+            decode_combinations if name.startswith("combinations") else json.loads
+        )
+        path = self._path(name)
+        return RecordFile.open(path, loads) or RecordFile.create(path, header, loads)
+
+    def _read(self, f: RecordFile, kind: str) -> list[Any]:
+        at_start = f.end == 0
+        records = f.read_new()
+        if at_start:
+            _check_header(records.pop(0), kind, f.path)
+        return records
+
+    def _generations(self) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {"journal": [], "snapshot": []}
+        for entry in os.listdir(self.storage_dir):
+            m = _GEN_FILE.match(entry)
+            if m:
+                found[m.group(1)].append(int(m.group(2)))
+        return found
+
+    def _load_state(self) -> RecordFile:
+        """Rebuild the state from the latest snapshot and the journals after it."""
+        gen = max(self._generations()["snapshot"], default=0)
+        state = SweepState()
+        if gen > 0:
+            path = self._path(f"snapshot.{gen}.json")
+            with open(path, "rb") as f:
+                records, _ = parse_records(f.read())
+            if not records:
+                raise SweeperFormatError(f"{path}: damaged snapshot")
+            _check_header(records[0], "snapshot", path)
+            state = SweepState.from_json(records[0])
+        self._state = state
+        self._gen = gen
+        self._journal = self._open_or_create(f"journal.{gen}.jsonl", _header("journal", gen=gen))
+        self._catch_up()
+        return self._journal
+
+    def _reload(self) -> None:
+        selection = self._state.order
+        self._retired.append(self._journal)
+        self._load_state()
+        self._state.select(selection)
+
+    def _read_combinations(self) -> None:
+        for record in self._read(self._combos, "combinations"):
+            if record[0] != "C" or record[1] != len(self._combinations):
+                raise SweeperFormatError(f"{self._combos.path}: out-of-sequence record")
+            index = self._index
+            combinations = self._combinations
+            for combination in record[2]:
+                index.setdefault(combination, len(combinations))
+                combinations.append(combination)
+        self._state.grow(len(self._combinations))
+
+    def _selection(self, sweeps: Iterable[Mapping[str, Any]] | None) -> list[int]:
+        if sweeps is None:
+            return list(range(len(self._combinations)))
+        wanted = list(dict.fromkeys(_as_key(c) for c in sweeps))
+        missing = [c for c in wanted if c not in self._index]
+        if missing:
+            encoded = [encode_combination(c) for c in missing]
+            start = len(self._combinations)
+            data = b"".join(
+                frame(dumps(["C", start + i, encoded[i : i + _CHUNK]]))
+                for i in range(0, len(encoded), _CHUNK)
+            )
+            end = self._combos.append(data, (len(encoded) + _CHUNK - 1) // _CHUNK)
+            self._combos.sync(end)
+            for c in missing:
+                self._index[c] = len(self._combinations)
+                self._combinations.append(c)
+            self._state.grow(len(self._combinations))
+        return [self._index[c] for c in wanted]
+
+    # -- the locked section ------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Apply the journal records written since the last call (under the lock)."""
+        while True:
+            try:
+                events = self._read(self._journal, "journal")
+            except Shrunk:
+                self._reload()
+                return
+            apply = self._state.apply
+            next_gen = None
+            for event in events:
+                if event[0] == "E":
+                    next_gen = event[1]
+                    break
+                apply(event)
+            if next_gen is None:
+                break
+            following = RecordFile.open(self._path(f"journal.{next_gen}.jsonl"), json.loads)
+            self._retired.append(self._journal)
+            if following is None:  # compacted again since: start from the latest snapshot
+                selection = self._state.order
+                self._load_state()
+                self._state.select(selection)
+                break
+            self._journal, self._gen = following, next_gen
+        if self._registered and self._token not in self._state.workers:
+            self._registered = False  # another worker reclaimed ours: register anew
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._closed:
+            raise ValueError(f"ParamSweeper {self.name!r} is closed")
+        with self._lock:
+            self._catch_up()
+            yield
+
+    def _worker_events(self) -> list[list[Any]]:
+        """Registration or heartbeat events due before this worker's next record."""
+        now = time.monotonic()
+        if not self._registered:
+            info = WorkerInfo(
+                identity=self._identity, lease=self.lease, wall_time=time.time(), seen_at=now
+            )
+            self._registered = True
+            self._last_heartbeat = now
+            return [info.to_json(self._token)]
+        if self.lease is not None and now - self._last_heartbeat > self.lease / 3:
+            self._last_heartbeat = now
+            return [["H", self._token, time.time()]]
+        return []
+
+    def _write(self, events: list[list[Any]]) -> tuple[RecordFile, int]:
+        """Append ``events``, already applied to the state; returns what to sync, and where."""
+        journal = self._journal
+        try:
+            end = journal.append(b"".join([frame(dumps(e)) for e in events]), len(events))
+        except BaseException:
+            self._reload()  # the state holds events the file may not: read it back
+            raise
+        if journal.records > max(100_000, 4 * len(self._state.states)):
+            self._compact()
+        return journal, end
+
+    def _sync(self, target: tuple[RecordFile, int]) -> None:
+        if self.durable:
+            target[0].sync(target[1])
+
+    # -- compaction --------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Start a new journal from a snapshot of the current state (normally automatic)."""
+        with self._locked():
+            self._compact()
+
+    def _compact(self) -> None:
+        new_gen = self._gen + 1
+        new = RecordFile.create(
+            self._path(f"journal.{new_gen}.jsonl"), _header("journal", gen=new_gen), json.loads
+        )
+        self._read(new, "journal")
+        old = self._journal
+        old.sync(old.append(frame(dumps(["E", new_gen])), 1))
+        self._forget_dead_idle_workers()
+        snapshot = self._state.to_json(new_gen)
+        atomic_write(self._path(f"snapshot.{new_gen}.json"), frame(dumps(snapshot)))
+        self._retired.append(old)
+        self._journal, self._gen = new, new_gen
+        for kind, gens in self._generations().items():
+            for gen in gens:
+                if gen < new_gen:
+                    suffix = "jsonl" if kind == "journal" else "json"
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self._path(f"{kind}.{gen}.{suffix}"))
+        logger.debug("%s: journal compacted into generation %d", self.name, new_gen)
+
+    def _forget_dead_idle_workers(self) -> None:
+        state = self._state
+        for token, info in list(state.workers.items()):
+            if not state.owned.get(token) and self._is_dead(info, time.monotonic()):
+                del state.workers[token]
+                state.owned.pop(token, None)
+
+    # -- reclaiming ------------------------------------------------------------------------
+
+    def _is_dead(self, info: WorkerInfo | None, now: float) -> bool:
+        if info is None:
+            return True
+        if self._identity.same_machine(info.identity):
+            return not info.identity.process_alive()
+        return info.lease is not None and now - info.seen_at > info.lease
+
+    def _reclaim_locked(self) -> tuple[list[int], tuple[RecordFile, int] | None]:
+        state = self._state
+        now = time.monotonic()
+        dead = [
+            token
+            for token, owned in state.owned.items()
+            if owned and token != self._token and self._is_dead(state.workers.get(token), now)
+        ]
+        if not dead:
+            return [], None
+        indices = sorted(i for token in dead for i in state.owned[token])
+        events: list[list[Any]] = [["x", token] for token in dead]
+        for event in events:
+            state.apply(event)
+        logger.info(
+            "%s: reclaimed %d in-progress combinations of %d dead workers",
+            self.name,
+            len(indices),
+            len(dead),
+        )
+        return indices, self._write(events)
+
+    def reclaim(self) -> list[HashableDict]:
+        """Give the in-progress combinations of dead workers back to todo.
+
+        Returns:
+            The combinations reclaimed.
+        """
+        with self._locked():
+            indices, target = self._reclaim_locked()
+            combinations = self._combinations
+            reclaimed = [combinations[i] for i in indices if i < len(combinations)]
+        if target is not None:
+            self._sync(target)
+        return reclaimed
+
+    def heartbeat(self) -> None:
+        """Tell other hosts this worker is alive (see ``lease``)."""
+        with self._locked():
+            self._last_heartbeat = 0.0
+            events = self._worker_events()
+            for event in events:
+                self._state.apply(event)
+            self._write(events)
+
+    # -- handing out ---------------------------------------------------------------------------
+
+    def get_next(self, filtr: Filter | None = None) -> HashableDict | None:
+        """Hand out the next todo combination (in sweep order) and mark it in progress.
+
+        Args:
+            filtr: picks among the remaining combinations: the first one it yields is taken.
+
+        Returns:
+            The combination, or None when nothing is todo (some may still be in progress).
+        """
+        batch = self.get_next_batch(1, filtr)
+        return batch[0] if batch else None
+
+    def get_next_batch(self, num_combs: int, filtr: Filter | None = None) -> list[HashableDict]:
+        """Hand out up to ``num_combs`` todo combinations at once (see :meth:`get_next`)."""
+        with self._locked():
+            indices = self._claim(num_combs, filtr)
+            if (
+                not indices
+                and self.auto_reclaim
+                and self._state.counts[INPROGRESS]
+                and self._reclaim_locked()[0]
+            ):
+                indices = self._claim(num_combs, filtr)
+            if not indices:
+                return []
+            events = self._worker_events()
+            for event in events:
+                self._state.apply(event)
+            events.append(["g", indices[0] if len(indices) == 1 else indices, self._token])
+            self._write(events)
+            combinations = self._combinations
+            return [combinations[i] for i in indices]
+
+    def _claim(self, n: int, filtr: Filter | None) -> list[int]:
+        """Choose up to ``n`` todo indices and mark them ours in memory (written just after)."""
+        state = self._state
+        chosen: list[int] = []
+        if filtr is None:
+            while len(chosen) < n:
+                i = state.first_todo()
+                if i is None:
+                    break
+                state.claim(i, self._token)
+                chosen.append(i)
+            return chosen
+        remaining = self._snapshot(frozenset((TODO,)))
+        for candidate in filtr(remaining):
+            if len(chosen) >= n:
+                break
+            key = _as_key(candidate)
+            i = self._index.get(key)
+            if i is None or key not in remaining:
+                raise CombinationError(f"the filter returned {candidate!r}, which is not todo")
+            if state.states[i] == TODO:  # not twice
+                state.claim(i, self._token)
+                chosen.append(i)
+        return chosen
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _index_of(self, combination: Mapping[str, Any]) -> int:
+        key = _as_key(combination)
+        i = self._index.get(key)
+        if i is None:
+            self._read_combinations()  # another worker may have added it
+            i = self._index.get(key)
+            if i is None:
+                raise CombinationError(f"{self.name}: unknown combination {combination!r}")
+        return i
+
+    def _transition(self, combinations: Iterable[Mapping[str, Any]], op: str, target: int) -> None:
+        with self._locked():
+            state = self._state
+            indices: list[int] = []
+            for c in combinations:
+                i = self._index_of(c)
+                current = state.states[i]
+                if current == INPROGRESS and state.owner.get(i) != self._token:
+                    raise OwnershipError(
+                        f"{self.name}: {c!r} is in progress by another worker (reclaimed from "
+                        "this one?); not recorded",
+                        c,
+                        "inprogress",
+                    )
+                if current == target:
+                    if target == DONE:
+                        raise CombinationStateError(
+                            f"{self.name}: {c!r} is already done", c, "done"
+                        )
+                    continue
+                if current == DONE or (target == TODO and current == SKIPPED):
+                    name = STATE_NAMES[current]
+                    raise CombinationStateError(f"{self.name}: {c!r} is {name}", c, name)
+                indices.append(i)
+            indices = list(dict.fromkeys(indices))
+            if not indices:
+                return
+            event: list[Any] = [op, indices[0] if len(indices) == 1 else indices]
+            state.apply(event)
+            sync_target = self._write([event])
+        self._sync(sync_target)
+
+    def done(self, combination: Mapping[str, Any]) -> None:
+        """Record ``combination`` as done: once this returns, no worker will get it again.
+
+        Raises:
+            OwnershipError: it is in progress by another worker (it was reclaimed from this one).
+            CombinationStateError: it is already done.
+            CombinationError: this sweeper does not know it.
+        """
+        self._transition((combination,), "d", DONE)
+
+    def done_batch(self, combinations: Iterable[Mapping[str, Any]]) -> None:
+        """:meth:`done` for several combinations, all or none, with one write."""
+        self._transition(combinations, "d", DONE)
+
+    def skip(self, combination: Mapping[str, Any]) -> None:
+        """Record ``combination`` as skipped (failed, or not worth doing); ``reset`` retries it.
+
+        Raises:
+            OwnershipError: it is in progress by another worker.
+            CombinationStateError: it is done.
+        """
+        self._transition((combination,), "s", SKIPPED)
+
+    def skip_batch(self, combinations: Iterable[Mapping[str, Any]]) -> None:
+        """:meth:`skip` for several combinations, all or none, with one write."""
+        self._transition(combinations, "s", SKIPPED)
+
+    def cancel(self, combination: Mapping[str, Any]) -> None:
+        """Give an in-progress combination of this worker back to todo.
+
+        Raises:
+            OwnershipError: it is in progress by another worker.
+            CombinationStateError: it is done or skipped.
+        """
+        self._transition((combination,), "c", TODO)
+
+    def cancel_batch(self, combinations: Iterable[Mapping[str, Any]]) -> None:
+        """:meth:`cancel` for several combinations, all or none, with one write."""
+        self._transition(combinations, "c", TODO)
+
+    def reset(self, reset_inprogress: bool = False) -> None:
+        """Skipped combinations (and, if asked, all in-progress ones) go back to todo."""
+        with self._locked():
+            event = ["r", reset_inprogress]
+            self._state.apply(event)
+            target = self._write([event])
+        self._sync(target)
+
+    # -- looking -------------------------------------------------------------------------------
+
+    def _snapshot(self, wanted: frozenset[int], states: bytes | None = None) -> CombinationSet:
+        s = self._state
+        return CombinationSet(
+            states=bytes(s.states) if states is None else states,
+            wanted=wanted,
+            order=s.order,
+            pos=s.pos,
+            index=self._index,
+            combinations=self._combinations,
+            length=sum(s.counts[w] for w in wanted),
+        )
+
+    def _get(self, *wanted: int) -> CombinationSet:
+        with self._locked():
+            return self._snapshot(frozenset(wanted))
+
+    def get_sweeps(self) -> CombinationSet:
+        """All the combinations of this instance's sweeps."""
+        return self._get(*_ALL)
+
+    def get_remaining(self) -> CombinationSet:
+        """The todo combinations (a snapshot; ``len`` and ``bool`` are O(1))."""
+        return self._get(TODO)
+
+    def get_inprogress(self) -> CombinationSet:
+        """The combinations in progress, by any worker."""
+        return self._get(INPROGRESS)
+
+    def get_done(self) -> CombinationSet:
+        """The done combinations."""
+        return self._get(DONE)
+
+    def get_skipped(self) -> CombinationSet:
+        """The skipped combinations."""
+        return self._get(SKIPPED)
+
+    def stats(self) -> SweeperStats:
+        """``(sweeps, remaining, skipped, inprogress, done)``, one consistent snapshot."""
+        with self._locked():
+            states = bytes(self._state.states)
+            return SweeperStats(
+                *(
+                    self._snapshot(wanted, states)
+                    for wanted in (
+                        _ALL,
+                        *(frozenset((w,)) for w in (TODO, SKIPPED, INPROGRESS, DONE)),
+                    )
+                )
+            )
+
+    def counts(self) -> SweeperCounts:
+        """How many combinations are in each state, in O(1)."""
+        with self._locked():
+            c = self._state.counts
+            return SweeperCounts(sum(c), c[TODO], c[SKIPPED], c[INPROGRESS], c[DONE])
+
+    def __str__(self) -> str:
+        c = self.counts()
+        return (
+            f"{self.name} <{c.total} total, {c.done} done, {c.skipped} skipped, "
+            f"{c.inprogress} in progress, {c.remaining} remaining>"
+        )
+
+    def __repr__(self) -> str:
+        return f"<ParamSweeper {self.name!r} at {self.storage_dir!r}>"
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the files; the in-progress combinations of this worker stay in progress."""
+        if self._closed:
+            return
+        self._closed = True
+        for f in (*self._retired, getattr(self, "_journal", None), getattr(self, "_combos", None)):
+            if f is not None:
+                f.close()
+        self._lock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
