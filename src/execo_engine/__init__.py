@@ -3,6 +3,8 @@
 Nothing happens at import. See ``docs/engine.md`` for the user guide.
 """
 
+from ._async_sweeper import AsyncParamSweeper as AsyncParamSweeper
+from ._engine import Engine as Engine
 from ._errors import CombinationError as CombinationError
 from ._errors import CombinationStateError as CombinationStateError
 from ._errors import EngineError as EngineError
@@ -11,6 +13,9 @@ from ._errors import OwnershipError as OwnershipError
 from ._errors import SweeperError as SweeperError
 from ._errors import SweeperFormatError as SweeperFormatError
 from ._log import logger as logger
+from ._outputs import RedirectedOutputs as RedirectedOutputs
+from ._outputs import copy_outputs as copy_outputs
+from ._outputs import redirect_outputs as redirect_outputs
 from ._slugify import slugify as slugify
 from ._sweep import HashableDict as HashableDict
 from ._sweep import Parameters as Parameters
@@ -26,6 +31,11 @@ from ._views import SweeperStats as SweeperStats
 
 __all__ = [
     "logger",
+    # the engine
+    "Engine",
+    "copy_outputs",
+    "redirect_outputs",
+    "RedirectedOutputs",
     # sweeps
     "HashableDict",
     "Parameters",
@@ -36,6 +46,7 @@ __all__ = [
     "slugify",
     # the sweeper
     "ParamSweeper",
+    "AsyncParamSweeper",
     "Filter",
     "CombinationSet",
     "SweeperCounts",
