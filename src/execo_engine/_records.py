@@ -64,11 +64,7 @@ def parse_records(data: bytes, loads: Callable[[bytes], Any] = json.loads) -> tu
         if nl < 0 or nl - pos < 10 or data[pos + 8] != 0x20:
             break
         body = data[pos + 9 : nl]
-        try:
-            ok = int(data[pos : pos + 8], 16) == crc32(body)
-        except ValueError:
-            ok = False
-        if not ok:
+        if data[pos : pos + 8] != b"%08x" % crc32(body):
             break
         try:
             append(loads(body))

@@ -24,7 +24,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
 from ._errors import CombinationError, CombinationStateError, OwnershipError, SweeperFormatError
 from ._liveness import Identity
@@ -103,6 +103,8 @@ class ParamSweeper:
             ``None``: never reclaimed from another host (only when its pid is gone).
         auto_reclaim: reclaim dead workers' combinations automatically (see above).
     """
+
+    _compact_min_records: ClassVar[int] = 100_000
 
     def __init__(
         self,
@@ -286,7 +288,7 @@ class ParamSweeper:
         except BaseException:
             self._reload()  # the state holds events the file may not: read it back
             raise
-        if journal.records > max(100_000, 4 * len(self._state.states)):
+        if journal.records > max(self._compact_min_records, 4 * len(self._state.states)):
             self._compact()
         return journal, end
 
