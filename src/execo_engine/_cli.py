@@ -94,6 +94,13 @@ def load_engine_class(spec: str) -> type[Engine]:
     return cls
 
 
+def _is_interrupt(e: BaseException) -> bool:
+    """A KeyboardInterrupt, maybe wrapped in exception groups by nurseries."""
+    if isinstance(e, BaseExceptionGroup):
+        return e.split(KeyboardInterrupt)[1] is None
+    return isinstance(e, KeyboardInterrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``execo-run`` console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -119,10 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.start(engine_args)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except KeyboardInterrupt:
-        print(f"execo-run: {spec} interrupted", file=sys.stderr)
-        return 130
-    except BaseException:
+    except BaseException as e:
+        if _is_interrupt(e):
+            print(f"execo-run: {spec} interrupted", file=sys.stderr)
+            return 130
         traceback.print_exc()
         print(f"execo-run: error: engine {cls.__name__} failed", file=sys.stderr)
         return 1
