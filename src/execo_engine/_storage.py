@@ -168,16 +168,20 @@ class RecordFile:
 
     def append(self, data: bytes, count: int) -> int:
         """Write ``data`` (``count`` framed records) at the end; returns the new end offset."""
-        view = memoryview(data)
         offset = self.end
-        while view:
-            n = os.pwrite(self.fd, view, offset)
-            offset += n
-            view = view[n:]
+        written = os.pwrite(self.fd, data, offset)
+        if written < len(data):  # rare: a short write; finish it
+            view = memoryview(data)[written:]
+            while view:
+                n = os.pwrite(self.fd, view, offset + written)
+                written += n
+                view = view[n:]
+        offset += written
         self.end = offset
         self.records += count
         with self._cond:
-            self._written = max(self._written, offset)
+            if offset > self._written:
+                self._written = offset
         return offset
 
     def sync(self, upto: int) -> None:

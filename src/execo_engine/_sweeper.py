@@ -23,13 +23,26 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Final, Self
 
-from ._errors import CombinationError, CombinationStateError, OwnershipError, SweeperFormatError
+from ._errors import (
+    CombinationError,
+    CombinationStateError,
+    OwnershipError,
+    SweeperError,
+    SweeperFormatError,
+)
 from ._liveness import Identity
 from ._log import logger
-from ._records import decode_combinations, dumps, encode_combination, frame, parse_records
+from ._records import (
+    decode_combinations,
+    dumps,
+    encode_combination,
+    encode_event,
+    frame,
+    parse_records,
+)
 from ._state import DONE, INPROGRESS, SKIPPED, STATE_NAMES, TODO, SweepState, WorkerInfo
 from ._storage import DirLock, RecordFile, Shrunk, atomic_write
 from ._sweep import HashableDict
@@ -68,6 +81,27 @@ def _as_key(combination: Mapping[str, Any]) -> HashableDict:
     except TypeError as e:
         raise CombinationError(f"combination {combination!r} has an unhashable level") from e
     return key
+
+
+class _Locked:
+    """The locked section of a sweeper's operations (a class: cheaper than a generator)."""
+
+    __slots__ = ("_sweeper",)
+
+    def __init__(self, sweeper: ParamSweeper) -> None:
+        self._sweeper = sweeper
+
+    def __enter__(self) -> None:
+        sweeper = self._sweeper
+        sweeper._lock.__enter__()
+        try:
+            sweeper._catch_up()
+        except BaseException:
+            sweeper._lock.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._sweeper._lock.__exit__(None, None, None)
 
 
 class ParamSweeper:
@@ -132,6 +166,7 @@ class ParamSweeper:
         self._gen = 0
         os.makedirs(self.storage_dir, exist_ok=True)
         self._lock = DirLock.for_path(os.path.join(self.storage_dir, "LOCK"))
+        self._locked_section = _Locked(self)
         self._closed = False
         try:
             with self._lock:
@@ -210,8 +245,16 @@ class ParamSweeper:
     def _selection(self, sweeps: Iterable[Mapping[str, Any]] | None) -> list[int]:
         if sweeps is None:
             return list(range(len(self._combinations)))
-        wanted = list(dict.fromkeys(_as_key(c) for c in sweeps))
-        missing = [c for c in wanted if c not in self._index]
+        keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in sweeps)
+        try:
+            positions = dict.fromkeys(keys, -1)  # distinct, in order; hashes each once
+        except TypeError as e:
+            raise CombinationError(f"a combination has an unhashable level: {e}") from e
+        index = self._index
+        if index:
+            for c in positions:
+                positions[c] = index.get(c, -1)
+        missing = [c for c, i in positions.items() if i < 0]
         if missing:
             encoded = [encode_combination(c) for c in missing]
             start = len(self._combinations)
@@ -221,11 +264,11 @@ class ParamSweeper:
             )
             end = self._combos.append(data, (len(encoded) + _CHUNK - 1) // _CHUNK)
             self._combos.sync(end)
-            for c in missing:
-                self._index[c] = len(self._combinations)
-                self._combinations.append(c)
+            for i, c in enumerate(missing, start):
+                index[c] = positions[c] = i
+            self._combinations.extend(missing)
             self._state.grow(len(self._combinations))
-        return [self._index[c] for c in wanted]
+        return list(positions.values())
 
     # -- the locked section ------------------------------------------------------------------
 
@@ -257,13 +300,11 @@ class ParamSweeper:
         if self._registered and self._token not in self._state.workers:
             self._registered = False  # another worker reclaimed ours: register anew
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> _Locked:
+        """Enter: take the directory lock and catch up with the journal; exit: release."""
         if self._closed:
             raise ValueError(f"ParamSweeper {self.name!r} is closed")
-        with self._lock:
-            self._catch_up()
-            yield
+        return self._locked_section
 
     def _worker_events(self) -> list[list[Any]]:
         """Registration or heartbeat events due before this worker's next record."""
@@ -284,7 +325,7 @@ class ParamSweeper:
         """Append ``events``, already applied to the state; returns what to sync, and where."""
         journal = self._journal
         try:
-            end = journal.append(b"".join([frame(dumps(e)) for e in events]), len(events))
+            end = journal.append(b"".join([encode_event(e) for e in events]), len(events))
         except BaseException:
             self._reload()  # the state holds events the file may not: read it back
             raise
@@ -457,37 +498,74 @@ class ParamSweeper:
                 raise CombinationError(f"{self.name}: unknown combination {combination!r}")
         return i
 
+    def _check(self, c: Mapping[str, Any], target: int) -> int | None:
+        """The index of ``c`` if moving it to ``target`` is a change, None if it is a no-op.
+
+        Raises:
+            OwnershipError, CombinationStateError, CombinationError: the move is not allowed.
+        """
+        i = self._index_of(c)
+        state = self._state
+        current = state.states[i]
+        if current == INPROGRESS and state.owner.get(i) != self._token:
+            raise OwnershipError(
+                f"{self.name}: {c!r} is in progress by another worker (reclaimed from this "
+                "one?); not recorded",
+                c,
+                "inprogress",
+            )
+        if current == target:
+            if target == DONE:
+                raise CombinationStateError(f"{self.name}: {c!r} is already done", c, "done")
+            return None
+        if current == DONE or (target == TODO and current == SKIPPED):
+            name = STATE_NAMES[current]
+            raise CombinationStateError(f"{self.name}: {c!r} is {name}", c, name)
+        return i
+
+    def _record(self, op: str, indices: list[int]) -> tuple[RecordFile, int] | None:
+        """Write one event moving ``indices`` (already applied to the state)."""
+        if not indices:
+            return None
+        return self._write([[op, indices[0] if len(indices) == 1 else indices]])
+
     def _transition(self, combinations: Iterable[Mapping[str, Any]], op: str, target: int) -> None:
+        """All or nothing: check every combination, then record them with one write."""
         with self._locked():
-            state = self._state
+            checked = (self._check(c, target) for c in combinations)
+            indices = list(dict.fromkeys(i for i in checked if i is not None))
+            for i in indices:
+                self._state.apply([op, i])
+            sync_target = self._record(op, indices)
+        if sync_target is not None:
+            self._sync(sync_target)
+
+    def _transition_each(
+        self, combinations: Iterable[Mapping[str, Any]], op: str, target: int
+    ) -> Sequence[SweeperError | None]:
+        """Each combination on its own (one write and one sync for those allowed).
+
+        Returns:
+            For each combination, None if recorded (or already in ``target``), else the error
+            the single-combination method would have raised.
+        """
+        outcomes: list[SweeperError | None] = []
+        with self._locked():
             indices: list[int] = []
             for c in combinations:
-                i = self._index_of(c)
-                current = state.states[i]
-                if current == INPROGRESS and state.owner.get(i) != self._token:
-                    raise OwnershipError(
-                        f"{self.name}: {c!r} is in progress by another worker (reclaimed from "
-                        "this one?); not recorded",
-                        c,
-                        "inprogress",
-                    )
-                if current == target:
-                    if target == DONE:
-                        raise CombinationStateError(
-                            f"{self.name}: {c!r} is already done", c, "done"
-                        )
+                try:
+                    i = self._check(c, target)
+                except SweeperError as e:
+                    outcomes.append(e)
                     continue
-                if current == DONE or (target == TODO and current == SKIPPED):
-                    name = STATE_NAMES[current]
-                    raise CombinationStateError(f"{self.name}: {c!r} is {name}", c, name)
-                indices.append(i)
-            indices = list(dict.fromkeys(indices))
-            if not indices:
-                return
-            event: list[Any] = [op, indices[0] if len(indices) == 1 else indices]
-            state.apply(event)
-            sync_target = self._write([event])
-        self._sync(sync_target)
+                outcomes.append(None)
+                if i is not None:
+                    self._state.apply([op, i])
+                    indices.append(i)
+            sync_target = self._record(op, indices)
+        if sync_target is not None:
+            self._sync(sync_target)
+        return outcomes
 
     def done(self, combination: Mapping[str, Any]) -> None:
         """Record ``combination`` as done: once this returns, no worker will get it again.

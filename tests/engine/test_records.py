@@ -108,3 +108,15 @@ def test_nested_dict_levels_round_trip() -> None:
 def test_unstorable_combinations_are_refused(comb: dict[Any, Any], match: str) -> None:
     with pytest.raises(CombinationError, match=match):
         encode_combination(comb)
+
+
+@given(
+    st.sampled_from(["d", "s", "c", "g", "x"]),
+    st.integers(0, 10**9) | st.lists(st.integers(0, 100), max_size=3) | st.booleans(),
+    st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=12) | st.text(max_size=3),
+)
+def test_fast_event_encoding_is_plain_json(op: str, target: object, token: str | None) -> None:
+    from execo_engine._records import encode_event
+
+    event: list[Any] = [op, target] if token is None else [op, target, token]
+    assert encode_event(event) == frame(dumps(event))
