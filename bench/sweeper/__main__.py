@@ -82,7 +82,7 @@ def _run_workers(argv: list[str], count: int = 2) -> dict[str, float]:
     }
 
 
-def _ours(n: int, seconds: float) -> dict[str, dict[str, float]]:
+def _ours(n: int, seconds: float, repeat: int) -> dict[str, dict[str, float]]:
     template = WORK / f"ours-{n}"
     shutil.rmtree(template, ignore_errors=True)
     t0 = time.perf_counter()
@@ -90,13 +90,16 @@ def _ours(n: int, seconds: float) -> dict[str, dict[str, float]]:
     print(f"  ours: created N={n} in {time.perf_counter() - t0:.1f} s", flush=True)
     out = {}
     for mode in OURS:
-        store = WORK / f"ours-{n}-{mode}"
-        shutil.rmtree(store, ignore_errors=True)
-        shutil.copytree(template, store)
-        argv = [sys.executable, "-m", "bench.sweeper.worker", str(store), mode, str(seconds)]
-        out[mode] = _run_workers(argv)
-        print(f"  ours {mode}: {out[mode]}", flush=True)
-        shutil.rmtree(store)
+        runs = []
+        for _ in range(repeat):
+            store = WORK / f"ours-{n}-{mode}"
+            shutil.rmtree(store, ignore_errors=True)
+            shutil.copytree(template, store)
+            argv = [sys.executable, "-m", "bench.sweeper.worker", str(store), mode, str(seconds)]
+            runs.append(_run_workers(argv))
+            print(f"  ours {mode}: {runs[-1]}", flush=True)
+            shutil.rmtree(store)
+        out[mode] = sorted(runs, key=lambda r: r["rate"])[len(runs) // 2]  # the median run
     shutil.rmtree(template)
     return out
 
@@ -174,8 +177,8 @@ def _table(rows: dict[int, dict[str, dict[str, float] | None]], args: argparse.N
             "",
             *lines,
             "",
-            f"- Ours: each cell is a {args.seconds:g} s run (or the whole sweep when N is "
-            "small); *durable*: `done()` returns after `fdatasync`; *16 tasks*: 16 trio tasks "
+            f"- Ours: each cell is the median of {args.repeat} runs of {args.seconds:g} s (or of "
+            "the whole sweep when N is small); *durable*: `done()` returns after `fdatasync`; *16 tasks*: 16 trio tasks "
             "per process share one AsyncParamSweeper and their fsyncs (group commit); "
             "*relaxed*: `durable=False`, `done()` returns once its record is written to the "
             "file: it survives SIGKILL of the process, not a power loss.",
@@ -203,6 +206,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 4, 5, 6], help="log10 N")
     parser.add_argument("--seconds", type=float, default=3.0, help="budget per cell, ours")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cell, ours (median)")
     parser.add_argument("--peer-seconds", type=float, default=10.0, help="budget, execo")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args()
@@ -211,7 +215,7 @@ def main() -> None:
     for exponent in args.sizes:
         n = 10**exponent
         print(f"N = {n}", flush=True)
-        cells: dict[str, dict[str, float] | None] = dict(_ours(n, args.seconds))
+        cells: dict[str, dict[str, float] | None] = dict(_ours(n, args.seconds, args.repeat))
         cells["execo"] = _execo(n, args.peer_seconds)
         rows[n] = cells
     table = _table(rows, args)

@@ -21,6 +21,7 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from ._errors import SweeperError
 from ._state import DONE, SKIPPED, TODO
 from ._sweeper import Filter, ParamSweeper
 
@@ -76,25 +77,32 @@ class _Combiner(Generic[_In, _Out]):
         return outcome  # type: ignore[return-value]
 
     async def _lead(self) -> None:
-        # Let the tasks that are ready to run queue their calls first, for a bigger batch. Two
-        # checkpoints: trio runs the tasks made runnable in one batch in random order, so the
-        # second one puts us after all of those that were ready with us.
-        await anyio.lowlevel.checkpoint()
-        await anyio.lowlevel.checkpoint()
-        batch, self._queue = self._queue, []
+        batch: list[_Slot[_In, _Out]] = []
         try:
-            outcomes = await anyio.to_thread.run_sync(self._run, [s.item for s in batch])
-        except BaseException as e:
-            outcomes = [e] * len(batch)
-        for s, outcome in zip(batch, outcomes, strict=True):
-            s.outcome = outcome
-            s.event.set()
-        if self._queue:
-            successor = self._queue[0]
-            successor.promoted = True
-            successor.event.set()
-        else:
-            self._leading = False
+            # Let the tasks that are ready to run queue their calls first, for a bigger batch.
+            # Two checkpoints: trio runs the tasks made runnable together in random order, so
+            # the second one puts us after all of those that were ready with us.
+            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
+            batch, self._queue = self._queue, []
+            try:
+                outcomes = await anyio.to_thread.run_sync(self._run, [s.item for s in batch])
+            except Exception as e:
+                outcomes = [e] * len(batch)
+            for s, outcome in zip(batch, outcomes, strict=True):
+                s.outcome = outcome
+                s.event.set()
+        finally:
+            for s in batch:
+                if not s.event.is_set():  # we were interrupted (KeyboardInterrupt)
+                    s.outcome = SweeperError("interrupted: the call may or may not have happened")
+                    s.event.set()
+            if self._queue:
+                successor = self._queue[0]
+                successor.promoted = True
+                successor.event.set()
+            else:
+                self._leading = False
 
 
 class AsyncParamSweeper:

@@ -77,3 +77,38 @@ async def test_keep_alive_heartbeats_until_cancelled(tmp_path: Path) -> None:
     assert journal.count('["H",') >= 3
     with ParamSweeper(tmp_path / "s") as plain, pytest.raises(ValueError, match="no lease"):
         await AsyncParamSweeper(plain).keep_alive()
+
+
+async def test_combined_calls_fail_alone(tmp_path: Path) -> None:
+    from execo_engine import CombinationError, CombinationStateError
+
+    outcomes: dict[str, str] = {}
+
+    async def call(name: str, comb: dict[str, int]) -> None:
+        try:
+            await s.done(comb)
+            outcomes[name] = "ok"
+        except CombinationStateError:
+            outcomes[name] = "state"
+        except CombinationError:
+            outcomes[name] = "unknown"
+
+    async with await AsyncParamSweeper.open(tmp_path / "s", COMBS) as s:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call, "first", COMBS[0])
+            nursery.start_soon(call, "again", COMBS[0])  # the same one, concurrently
+            nursery.start_soon(call, "other", COMBS[1])
+            nursery.start_soon(call, "bogus", {"i": -1})
+        assert sorted(outcomes.values()) == ["ok", "ok", "state", "unknown"]
+        assert outcomes["other"] == "ok"
+        assert (await s.counts()).done == 2
+        # Concurrent get_next calls are served in sweep order, each combination once.
+        got: list[HashableDict | None] = []
+
+        async def get() -> None:
+            got.append(await s.get_next())
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(5):
+                nursery.start_soon(get)
+        assert sorted(c["i"] for c in got if c is not None) == [2, 3, 4, 5, 6]
