@@ -178,8 +178,9 @@ def _table(rows: dict[int, dict[str, dict[str, float] | None]], args: argparse.N
             *lines,
             "",
             f"- Ours: each cell is the median of {args.repeat} runs of {args.seconds:g} s (or of "
-            "the whole sweep when N is small); *durable*: `done()` returns after `fdatasync`; *16 tasks*: 16 trio tasks "
-            "per process share one AsyncParamSweeper and their fsyncs (group commit); "
+            "the whole sweep when N is small); *durable*: `done()` returns after `fdatasync`; "
+            "*16 tasks*: 16 trio tasks per process share one AsyncParamSweeper, whose "
+            "concurrent calls are combined into batches (one lock, write and fsync each); "
             "*relaxed*: `durable=False`, `done()` returns once its record is written to the "
             "file: it survives SIGKILL of the process, not a power loss.",
             f"- execo 2.8.2: time budget {args.peer_seconds:g} s per cell "
