@@ -351,12 +351,12 @@ class ParamSweeper:
         )
         self._read(new, "journal")
         old = self._journal
-        old.sync(old.append(frame(dumps(["E", new_gen])), 1))
+        old.sync(old.append(frame(dumps(["E", new_gen])), 1))  # the commit point
+        self._retired.append(old)
+        self._journal, self._gen = new, new_gen
         self._forget_dead_idle_workers()
         snapshot = self._state.to_json(new_gen)
         atomic_write(self._path(f"snapshot.{new_gen}.json"), frame(dumps(snapshot)))
-        self._retired.append(old)
-        self._journal, self._gen = new, new_gen
         for kind, gens in self._generations().items():
             for gen in gens:
                 if gen < new_gen:

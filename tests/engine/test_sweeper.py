@@ -353,3 +353,35 @@ def test_threads_share_one_sweeper_and_each_combination_is_done_once(store: Path
         everything = [c for r in results for c in r]
         assert len(everything) == len(set(everything)) == 1500
         assert shared.counts().done == 1500
+
+
+def test_compaction_interrupted_after_its_commit_point(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import execo_engine._sweeper as sweeper_module
+
+    with ParamSweeper(store, COMBS) as s:
+        s.done(take(s))
+
+        def crash(path: str, data: bytes) -> None:
+            raise OSError("power cut while writing the snapshot")
+
+        monkeypatch.setattr(sweeper_module, "atomic_write", crash)
+        with pytest.raises(OSError, match="power cut"):
+            s.compact()
+        monkeypatch.undo()
+        s.done(take(s))  # goes to journal.1, where the others will look
+    with ParamSweeper(store) as s:
+        assert s.counts() == (12, 10, 0, 0, 2)
+    # journal.0 ends with its E record, journal.1 exists, snapshot.1 does not.
+    assert sorted(os.listdir(store)) == [
+        "LOCK",
+        "combinations.jsonl",
+        "journal.0.jsonl",
+        "journal.1.jsonl",
+    ]
+    with ParamSweeper(store) as s:
+        s.skip(take(s))
+        s.compact()
+    with ParamSweeper(store) as s:
+        assert s.counts() == (12, 9, 1, 0, 2)
