@@ -1,52 +1,29 @@
 """ParamSweeper: a crash-proof, shareable iterator over the combinations of a sweep.
 
-Storage directory layout (every file is framed JSON records, see ``_records``)::
-
-    LOCK                    empty; POSIX-locked around every operation
-    combinations.jsonl      append-only: each combination once; its rank is its index
-    journal.<gen>.jsonl     append-only: the state events (see ``_state``)
-    snapshot.<gen>.json     the state at the start of journal <gen> (none for gen 0)
-
-Every operation takes the lock, reads only the journal records appended since its previous
-operation (so its cost does not depend on the sweep size), decides, appends its own records
-with one ``pwrite``, and releases the lock; state changes that must be durable are then synced
-by group commit, outside the lock. When a journal holds more than ``max(4 * combinations,
-100_000)`` records it is compacted: a new journal is created, an ``E`` record pointing at it
-ends the old one (the commit point), then a snapshot is written and the old files removed.
+The files and their reading are in ``_store``; this module decides: who gets which
+combination, which transitions are allowed, who is dead.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
-from ._errors import (
-    CombinationError,
-    CombinationStateError,
-    OwnershipError,
-    SweeperError,
-    SweeperFormatError,
-)
+from ._errors import CombinationError, CombinationStateError, OwnershipError, SweeperError
 from ._liveness import Identity
 from ._log import logger
-from ._records import (
-    decode_combinations,
-    dumps,
-    encode_combination,
-    encode_event,
-    frame,
-    parse_records,
-)
 from ._state import DONE, INPROGRESS, SKIPPED, STATE_NAMES, TODO, SweepState, WorkerInfo
-from ._storage import DirLock, RecordFile, Shrunk, atomic_write
+from ._store import SweeperStore
 from ._sweep import HashableDict
 from ._views import CombinationSet, SweeperCounts, SweeperStats
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from ._storage import RecordFile
 
 __all__ = ["Filter", "ParamSweeper"]
 
@@ -54,24 +31,7 @@ __all__ = ["Filter", "ParamSweeper"]
 #: acceptable, best first (a generator is cheapest: only its first items are taken).
 Filter = Callable[[CombinationSet], Iterable[Mapping[str, Any]]]
 
-_FORMAT: Final = "execo-sweeper"
-_VERSION: Final = 1
-_CHUNK: Final = 10_000
-_GEN_FILE: Final = re.compile(r"^(journal|snapshot)\.(\d+)\.jsonl?$")
 _ALL: Final = frozenset((TODO, INPROGRESS, DONE, SKIPPED))
-
-
-def _header(kind: str, **extra: object) -> bytes:
-    return dumps({"format": f"{_FORMAT}-{kind}", "version": _VERSION, **extra})
-
-
-def _check_header(record: Any, kind: str, path: str) -> None:
-    if not isinstance(record, dict) or record.get("format") != f"{_FORMAT}-{kind}":
-        raise SweeperFormatError(f"{path}: not an execo sweeper {kind} file")
-    if record.get("version") != _VERSION:
-        raise SweeperFormatError(
-            f"{path}: format version {record.get('version')!r}, this execo reads {_VERSION}"
-        )
 
 
 def _as_key(combination: Mapping[str, Any]) -> HashableDict:
@@ -81,27 +41,6 @@ def _as_key(combination: Mapping[str, Any]) -> HashableDict:
     except TypeError as e:
         raise CombinationError(f"combination {combination!r} has an unhashable level") from e
     return key
-
-
-class _Locked:
-    """The locked section of a sweeper's operations (a class: cheaper than a generator)."""
-
-    __slots__ = ("_sweeper",)
-
-    def __init__(self, sweeper: ParamSweeper) -> None:
-        self._sweeper = sweeper
-
-    def __enter__(self) -> None:
-        sweeper = self._sweeper
-        sweeper._lock.__enter__()
-        try:
-            sweeper._catch_up()
-        except BaseException:
-            sweeper._lock.__exit__(None, None, None)
-            raise
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._sweeper._lock.__exit__(None, None, None)
 
 
 class ParamSweeper:
@@ -138,8 +77,6 @@ class ParamSweeper:
         auto_reclaim: reclaim dead workers' combinations automatically (see above).
     """
 
-    _compact_min_records: ClassVar[int] = 100_000
-
     def __init__(
         self,
         storage_dir: str | os.PathLike[str],
@@ -159,157 +96,39 @@ class ParamSweeper:
         self._identity = Identity.current()
         self._registered = False
         self._last_heartbeat = 0.0
-        self._combinations: list[HashableDict] = []
-        self._index: dict[HashableDict, int] = {}
-        self._retired: list[RecordFile] = []
-        self._state = SweepState()
-        self._gen = 0
-        os.makedirs(self.storage_dir, exist_ok=True)
-        self._lock = DirLock.for_path(os.path.join(self.storage_dir, "LOCK"))
-        self._locked_section = _Locked(self)
         self._closed = False
-        try:
-            with self._lock:
-                self._combos = self._open_or_create("combinations.jsonl", _header("combinations"))
-                self._journal = self._load_state()
-                self._read_combinations()
-                self._state.select(self._selection(sweeps))
-            if auto_reclaim:
+        self._store = SweeperStore(self.storage_dir, sweeps, self._is_dead)
+        self._combinations = self._store.combinations  # append-only: the same list forever
+        if auto_reclaim:
+            try:
                 self.reclaim()
-        except BaseException:
-            self.close()
-            raise
+            except BaseException:
+                self.close()
+                raise
 
-    # -- opening ---------------------------------------------------------------------------
+    @property
+    def _state(self) -> SweepState:
+        return self._store.state
 
-    def _path(self, name: str) -> str:
-        return os.path.join(self.storage_dir, name)
-
-    def _open_or_create(self, name: str, header: bytes) -> RecordFile:
-        loads: Callable[[bytes], Any] = (
-            decode_combinations if name.startswith("combinations") else json.loads
-        )
-        path = self._path(name)
-        return RecordFile.open(path, loads) or RecordFile.create(path, header, loads)
-
-    def _read(self, f: RecordFile, kind: str) -> list[Any]:
-        at_start = f.end == 0
-        records = f.read_new()
-        if at_start:
-            _check_header(records.pop(0), kind, f.path)
-        return records
-
-    def _generations(self) -> dict[str, list[int]]:
-        found: dict[str, list[int]] = {"journal": [], "snapshot": []}
-        for entry in os.listdir(self.storage_dir):
-            m = _GEN_FILE.match(entry)
-            if m:
-                found[m.group(1)].append(int(m.group(2)))
-        return found
-
-    def _load_state(self) -> RecordFile:
-        """Rebuild the state from the latest snapshot and the journals after it."""
-        gen = max(self._generations()["snapshot"], default=0)
-        state = SweepState()
-        if gen > 0:
-            path = self._path(f"snapshot.{gen}.json")
-            with open(path, "rb") as f:
-                records, _ = parse_records(f.read())
-            if not records:
-                raise SweeperFormatError(f"{path}: damaged snapshot")
-            _check_header(records[0], "snapshot", path)
-            state = SweepState.from_json(records[0])
-        self._state = state
-        self._gen = gen
-        self._journal = self._open_or_create(f"journal.{gen}.jsonl", _header("journal", gen=gen))
-        self._catch_up()
-        return self._journal
-
-    def _reload(self) -> None:
-        selection = self._state.order
-        self._retired.append(self._journal)
-        self._load_state()
-        self._state.select(selection)
-
-    def _read_combinations(self) -> None:
-        for record in self._read(self._combos, "combinations"):
-            if record[0] != "C" or record[1] != len(self._combinations):
-                raise SweeperFormatError(f"{self._combos.path}: out-of-sequence record")
-            index = self._index
-            combinations = self._combinations
-            for combination in record[2]:
-                index.setdefault(combination, len(combinations))
-                combinations.append(combination)
-        self._state.grow(len(self._combinations))
-
-    def _selection(self, sweeps: Iterable[Mapping[str, Any]] | None) -> list[int]:
-        if sweeps is None:
-            return list(range(len(self._combinations)))
-        keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in sweeps)
-        try:
-            positions = dict.fromkeys(keys, -1)  # distinct, in order; hashes each once
-        except TypeError as e:
-            raise CombinationError(f"a combination has an unhashable level: {e}") from e
-        index = self._index
-        if index:
-            for c in positions:
-                positions[c] = index.get(c, -1)
-        missing = [c for c, i in positions.items() if i < 0]
-        if missing:
-            encoded = [encode_combination(c) for c in missing]
-            start = len(self._combinations)
-            data = b"".join(
-                frame(dumps(["C", start + i, encoded[i : i + _CHUNK]]))
-                for i in range(0, len(encoded), _CHUNK)
-            )
-            end = self._combos.append(data, (len(encoded) + _CHUNK - 1) // _CHUNK)
-            self._combos.sync(end)
-            for i, c in enumerate(missing, start):
-                index[c] = positions[c] = i
-            self._combinations.extend(missing)
-            self._state.grow(len(self._combinations))
-        return list(positions.values())
+    def set_sweeps(self, sweeps: Iterable[Mapping[str, Any]] | None = None) -> None:
+        """Work on ``sweeps`` from now on (new ones are stored); None: every stored one."""
+        with self._locked():
+            self._store.read_combinations()
+            self._state.select(self._store.register(sweeps))
 
     # -- the locked section ------------------------------------------------------------------
 
-    def _catch_up(self) -> None:
-        """Apply the journal records written since the last call (under the lock)."""
-        while True:
-            try:
-                events = self._read(self._journal, "journal")
-            except Shrunk:
-                self._reload()
-                return
-            apply = self._state.apply
-            next_gen = None
-            for event in events:
-                if event[0] == "E":
-                    next_gen = event[1]
-                    break
-                apply(event)
-            if next_gen is None:
-                break
-            following = RecordFile.open(self._path(f"journal.{next_gen}.jsonl"), json.loads)
-            self._retired.append(self._journal)
-            if following is None:  # compacted again since: start from the latest snapshot
-                selection = self._state.order
-                self._load_state()
-                self._state.select(selection)
-                break
-            self._journal, self._gen = following, next_gen
-        if self._registered and self._token not in self._state.workers:
-            self._registered = False  # another worker reclaimed ours: register anew
-
-    def _locked(self) -> _Locked:
+    def _locked(self) -> AbstractContextManager[None]:
         """Enter: take the directory lock and catch up with the journal; exit: release."""
         if self._closed:
             raise ValueError(f"ParamSweeper {self.name!r} is closed")
-        return self._locked_section
+        return self._store.locked
 
     def _worker_events(self) -> list[list[Any]]:
         """Registration or heartbeat events due before this worker's next record."""
         now = time.monotonic()
-        if not self._registered:
+        if not self._registered or self._token not in self._state.workers:
+            # Never registered, or another worker presumed us dead and reclaimed: register.
             info = WorkerInfo(
                 identity=self._identity, lease=self.lease, wall_time=time.time(), seen_at=now
             )
@@ -321,56 +140,14 @@ class ParamSweeper:
             return [["H", self._token, time.time()]]
         return []
 
-    def _write(self, events: list[list[Any]]) -> tuple[RecordFile, int]:
-        """Append ``events``, already applied to the state; returns what to sync, and where."""
-        journal = self._journal
-        try:
-            end = journal.append(b"".join([encode_event(e) for e in events]), len(events))
-        except BaseException:
-            self._reload()  # the state holds events the file may not: read it back
-            raise
-        if journal.records > max(self._compact_min_records, 4 * len(self._state.states)):
-            self._compact()
-        return journal, end
-
     def _sync(self, target: tuple[RecordFile, int]) -> None:
         if self.durable:
             target[0].sync(target[1])
 
-    # -- compaction --------------------------------------------------------------------------
-
     def compact(self) -> None:
         """Start a new journal from a snapshot of the current state (normally automatic)."""
         with self._locked():
-            self._compact()
-
-    def _compact(self) -> None:
-        new_gen = self._gen + 1
-        new = RecordFile.create(
-            self._path(f"journal.{new_gen}.jsonl"), _header("journal", gen=new_gen), json.loads
-        )
-        self._read(new, "journal")
-        old = self._journal
-        old.sync(old.append(frame(dumps(["E", new_gen])), 1))  # the commit point
-        self._retired.append(old)
-        self._journal, self._gen = new, new_gen
-        self._forget_dead_idle_workers()
-        snapshot = self._state.to_json(new_gen)
-        atomic_write(self._path(f"snapshot.{new_gen}.json"), frame(dumps(snapshot)))
-        for kind, gens in self._generations().items():
-            for gen in gens:
-                if gen < new_gen:
-                    suffix = "jsonl" if kind == "journal" else "json"
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self._path(f"{kind}.{gen}.{suffix}"))
-        logger.debug("%s: journal compacted into generation %d", self.name, new_gen)
-
-    def _forget_dead_idle_workers(self) -> None:
-        state = self._state
-        for token, info in list(state.workers.items()):
-            if not state.owned.get(token) and self._is_dead(info, time.monotonic()):
-                del state.workers[token]
-                state.owned.pop(token, None)
+            self._store.compact()
 
     # -- reclaiming ------------------------------------------------------------------------
 
@@ -401,7 +178,7 @@ class ParamSweeper:
             len(indices),
             len(dead),
         )
-        return indices, self._write(events)
+        return indices, self._store.write(events)
 
     def reclaim(self) -> list[HashableDict]:
         """Give the in-progress combinations of dead workers back to todo.
@@ -424,7 +201,7 @@ class ParamSweeper:
             events = self._worker_events()
             for event in events:
                 self._state.apply(event)
-            self._write(events)
+            self._store.write(events)
 
     # -- handing out ---------------------------------------------------------------------------
 
@@ -457,7 +234,7 @@ class ParamSweeper:
             for event in events:
                 self._state.apply(event)
             events.append(["g", indices[0] if len(indices) == 1 else indices, self._token])
-            self._write(events)
+            self._store.write(events)
             combinations = self._combinations
             return [combinations[i] for i in indices]
 
@@ -478,7 +255,7 @@ class ParamSweeper:
             if len(chosen) >= n:
                 break
             key = _as_key(candidate)
-            i = self._index.get(key)
+            i = self._store.index.get(key)
             if i is None or key not in remaining:
                 raise CombinationError(f"the filter returned {candidate!r}, which is not todo")
             if state.states[i] == TODO:  # not twice
@@ -490,10 +267,10 @@ class ParamSweeper:
 
     def _index_of(self, combination: Mapping[str, Any]) -> int:
         key = _as_key(combination)
-        i = self._index.get(key)
+        i = self._store.index.get(key)
         if i is None:
-            self._read_combinations()  # another worker may have added it
-            i = self._index.get(key)
+            self._store.read_combinations()  # another worker may have added it
+            i = self._store.index.get(key)
             if i is None:
                 raise CombinationError(f"{self.name}: unknown combination {combination!r}")
         return i
@@ -527,7 +304,7 @@ class ParamSweeper:
         """Write one event moving ``indices`` (already applied to the state)."""
         if not indices:
             return None
-        return self._write([[op, indices[0] if len(indices) == 1 else indices]])
+        return self._store.write([[op, indices[0] if len(indices) == 1 else indices]])
 
     def _transition(self, combinations: Iterable[Mapping[str, Any]], op: str, target: int) -> None:
         """All or nothing: check every combination, then record them with one write."""
@@ -612,7 +389,7 @@ class ParamSweeper:
         with self._locked():
             event = ["r", reset_inprogress]
             self._state.apply(event)
-            target = self._write([event])
+            target = self._store.write([event])
         self._sync(target)
 
     # -- looking -------------------------------------------------------------------------------
@@ -624,7 +401,7 @@ class ParamSweeper:
             wanted=wanted,
             order=s.order,
             pos=s.pos,
-            index=self._index,
+            index=self._store.index,
             combinations=self._combinations,
             length=sum(s.counts[w] for w in wanted),
         )
@@ -690,10 +467,7 @@ class ParamSweeper:
         if self._closed:
             return
         self._closed = True
-        for f in (*self._retired, getattr(self, "_journal", None), getattr(self, "_combos", None)):
-            if f is not None:
-                f.close()
-        self._lock.close()
+        self._store.close()
 
     def __enter__(self) -> Self:
         return self

@@ -24,6 +24,7 @@ from execo_engine import (
     sweep,
 )
 from execo_engine._liveness import Identity
+from execo_engine._store import SweeperStore
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,6 +78,10 @@ def test_extending_the_sweep_keeps_the_stored_states(store: Path) -> None:
     with ParamSweeper(store, more[10:]) as s:
         assert s.counts() == (5, 5, 0, 0, 0)
         assert not s.get_done()
+        s.set_sweeps(more[:2])
+        assert s.counts() == (2, 0, 0, 1, 1)
+        s.set_sweeps()
+        assert s.counts().total == 15
 
 
 def test_filter_picks_and_orders(store: Path) -> None:
@@ -289,7 +294,7 @@ def test_compaction_keeps_state_and_lagging_readers_follow(store: Path) -> None:
 def test_automatic_compaction_bounds_the_journal(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ParamSweeper, "_compact_min_records", 40)
+    monkeypatch.setattr(SweeperStore, "compact_min_records", 40)
     with ParamSweeper(store, COMBS, durable=False) as s:
         for _ in range(30):  # 60 records: more than max(40, 4 * 12)
             s.cancel(take(s))
@@ -358,7 +363,7 @@ def test_threads_share_one_sweeper_and_each_combination_is_done_once(store: Path
 def test_compaction_interrupted_after_its_commit_point(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import execo_engine._sweeper as sweeper_module
+    import execo_engine._store as store_module
 
     with ParamSweeper(store, COMBS) as s:
         s.done(take(s))
@@ -366,7 +371,7 @@ def test_compaction_interrupted_after_its_commit_point(
         def crash(path: str, data: bytes) -> None:
             raise OSError("power cut while writing the snapshot")
 
-        monkeypatch.setattr(sweeper_module, "atomic_write", crash)
+        monkeypatch.setattr(store_module, "atomic_write", crash)
         with pytest.raises(OSError, match="power cut"):
             s.compact()
         monkeypatch.undo()
