@@ -21,6 +21,8 @@ from ._config import ConnectionParams as ConnectionParams
 from ._config import EffectiveConnectionParams as EffectiveConnectionParams
 from ._config import configuration as configuration
 from ._config import default_connection_params as default_connection_params
+from ._config import default_frontend_connection_params as default_frontend_connection_params
+from ._config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 from ._config import load_configuration as load_configuration
 from ._config import resolve_connection_params as resolve_connection_params
 from ._display import GatheredOutput as GatheredOutput
@@ -140,6 +142,8 @@ __all__ = [
     "Stream",
     "configuration",
     "default_connection_params",
+    "default_frontend_connection_params",
+    "default_oarsh_oarcp_params",
     "get_hosts_list",
     "get_hosts_set",
     "get_unique_hosts_list",

@@ -31,6 +31,8 @@ __all__ = [
     "EffectiveConnectionParams",
     "configuration",
     "default_connection_params",
+    "default_frontend_connection_params",
+    "default_oarsh_oarcp_params",
     "get_user_config_filename",
     "load_configuration",
     "resolve_connection_params",
@@ -171,14 +173,23 @@ _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]
 
 
 class _Settings(MutableMapping[str, Any]):
-    """A dict of settings with a fixed set of keys, each value checked when set."""
+    """A dict of settings with a fixed set of keys, each value checked when set.
+
+    With ``sparse`` defaults, only the keys given hold a value (an overlay of connection
+    parameters, such as :data:`default_frontend_connection_params`); keys may be deleted.
+    """
 
     def __init__(
-        self, kind: str, spec: Mapping[str, tuple[object, Callable[[str, object], object]]]
+        self,
+        kind: str,
+        spec: Mapping[str, tuple[object, Callable[[str, object], object]]],
+        sparse: Mapping[str, object] | None = None,
     ) -> None:
         self._kind = kind
         self._spec = spec
-        self._values: dict[str, object] = {k: default for k, (default, _) in spec.items()}
+        self._sparse = None if sparse is None else dict(sparse)
+        self._values: dict[str, object] = {}
+        self.reset_defaults()
 
     def _check(self, key: str, value: object, origin: str = "") -> object:
         if key not in self._spec:
@@ -205,7 +216,10 @@ class _Settings(MutableMapping[str, Any]):
         self._values[key] = self._check(key, value)
 
     def __delitem__(self, key: str) -> None:
-        raise ConfigurationError(f"{self._kind} keys cannot be deleted (reset {key!r} instead)")
+        if self._sparse is None:
+            raise ConfigurationError(f"{self._kind} keys cannot be deleted (reset {key!r} instead)")
+        _ensure_loaded()
+        del self._values[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -226,7 +240,10 @@ class _Settings(MutableMapping[str, Any]):
 
     def reset_defaults(self) -> None:
         """Back to the built-in defaults."""
-        self._values = {k: default for k, (default, _) in self._spec.items()}
+        if self._sparse is None:
+            self._values = {k: default for k, (default, _) in self._spec.items()}
+        else:
+            self._values = {k: self._check(k, v) for k, v in self._sparse.items()}
 
     def snapshot(self) -> dict[str, object]:
         _ensure_loaded()
@@ -238,6 +255,28 @@ configuration: Final = _Settings("configuration", _CONFIGURATION_SPEC)
 
 default_connection_params: Final = _Settings("default_connection_params", _CONNECTION_SPEC)
 """Default connection parameters (execo-compatible dict), below per-call ones."""
+
+
+def _grid5000_frontend(site: str) -> str:
+    """A Grid'5000 site name to its frontend's host name (``lyon`` -> ``lyon.grid5000.fr``)."""
+    return f"{site}.grid5000.fr"
+
+
+default_frontend_connection_params: Final = _Settings(
+    "default_frontend_connection_params",
+    _CONNECTION_SPEC,
+    sparse={"pty": True, "host_rewrite_func": _grid5000_frontend},
+)
+"""Connection parameters for Grid'5000 frontends (an overlay: only its keys override):
+``Remote(cmd, ["lyon", "nancy"], connection_params=default_frontend_connection_params)``."""
+
+default_oarsh_oarcp_params: Final = _Settings(
+    "default_oarsh_oarcp_params",
+    _CONNECTION_SPEC,
+    sparse={"ssh": "oarsh", "scp": "oarcp", "taktuk_connector": "oarsh", "pty": True},
+)
+"""Connection parameters to reach the nodes of an OAR job with oarsh/oarcp (an overlay); the
+pty lets a kill reach commands that oarsh runs under sudo."""
 
 _load_lock = threading.Lock()
 _loaded = False
@@ -255,8 +294,9 @@ def get_user_config_filename() -> Path | None:
 def load_configuration(path: str | os.PathLike[str] | None = None) -> None:
     """Read a configuration file (default: :func:`get_user_config_filename`).
 
-    The file is executed in a fresh namespace; the dicts it names ``configuration`` and
-    ``default_connection_params`` update the global ones. Other names are left to the other
+    The file is executed in a fresh namespace; the dicts it names ``configuration``,
+    ``default_connection_params``, ``default_frontend_connection_params`` and
+    ``default_oarsh_oarcp_params`` update the global ones. Other names are left to the other
     packages (``execo_g5k`` reads ``g5k_configuration``). Nothing is changed unless every key
     and value is valid.
 
@@ -276,6 +316,8 @@ def load_configuration(path: str | os.PathLike[str] | None = None) -> None:
         for name, settings in (
             ("configuration", configuration),
             ("default_connection_params", default_connection_params),
+            ("default_frontend_connection_params", default_frontend_connection_params),
+            ("default_oarsh_oarcp_params", default_oarsh_oarcp_params),
         ):
             if name in namespace:
                 staged.append((settings, cast(Mapping[str, object], namespace[name])))
@@ -303,8 +345,13 @@ def reset_configuration() -> None:
     """Back to built-in defaults, and forget that the file was read (for tests)."""
     global _loaded
     with _load_lock:
-        configuration.reset_defaults()
-        default_connection_params.reset_defaults()
+        for settings in (
+            configuration,
+            default_connection_params,
+            default_frontend_connection_params,
+            default_oarsh_oarcp_params,
+        ):
+            settings.reset_defaults()
         _loaded = False
 
 

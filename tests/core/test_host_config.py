@@ -163,3 +163,41 @@ def test_import_has_no_side_effects(tmp_path: Path) -> None:
         check=False,
     )
     assert out.stdout.strip() == "clean", out.stderr
+
+
+def test_frontend_and_oarsh_params_are_overlays(tmp_path: Path) -> None:
+    from execo import default_frontend_connection_params, default_oarsh_oarcp_params
+
+    default_connection_params["user"] = "me"
+    p = resolve_connection_params(default_frontend_connection_params)
+    assert p.pty and p.user == "me"  # only the overlay's keys override
+    assert p.rewritten_address("lyon") == "lyon.grid5000.fr"
+    o = resolve_connection_params(default_oarsh_oarcp_params)
+    assert (o.ssh, o.scp, o.taktuk_connector, o.pty) == ("oarsh", "oarcp", "oarsh", True)
+    with pytest.raises(ConfigurationError, match="sssh"):
+        default_oarsh_oarcp_params["sssh"] = "ssh"
+    del default_frontend_connection_params["pty"]
+    assert not resolve_connection_params(default_frontend_connection_params).pty
+    # U13: the configuration file overrides them, execo-style
+    path = write_conf(
+        tmp_path,
+        """
+        default_frontend_connection_params = {"host_rewrite_func": lambda h: h + ".g5k"}
+        default_oarsh_oarcp_params = {"user": "oar", "port": 6667, "ssh": "ssh", "scp": "scp"}
+        """,
+    )
+    load_configuration(path)
+    assert default_frontend_connection_params["host_rewrite_func"]("rennes") == "rennes.g5k"
+    o = resolve_connection_params(default_oarsh_oarcp_params)
+    assert (o.user, o.port, o.ssh, o.pty) == ("oar", 6667, "ssh", True)
+
+
+def test_execo_submodules_for_old_imports() -> None:
+    import importlib
+
+    import execo
+
+    for name in ("config", "host", "process", "action", "report", "time_utils", "substitutions"):
+        module = importlib.import_module(f"execo.{name}")
+        for public in module.__all__:
+            assert getattr(module, public) is getattr(execo, public), (name, public)

@@ -1,0 +1,43 @@
+"""Actions: one command on many hosts, file copies, and their combinations.
+
+The names are those of :mod:`execo`; this module exists for execo 2.8.2 imports such as
+``from execo.action import Action``.
+"""
+
+from __future__ import annotations
+
+from . import (
+    Action,
+    ActionLifecycleHandler,
+    Get,
+    Local,
+    ParallelActions,
+    Put,
+    Remote,
+    RemoteSerial,
+    SequentialActions,
+    filter_bad_hosts,
+    get_fileget,
+    get_fileput,
+    get_remote,
+    wait_all_actions,
+    wait_any_actions,
+)
+
+__all__ = [
+    "Action",
+    "ActionLifecycleHandler",
+    "Get",
+    "Local",
+    "ParallelActions",
+    "Put",
+    "Remote",
+    "RemoteSerial",
+    "SequentialActions",
+    "filter_bad_hosts",
+    "get_fileget",
+    "get_fileput",
+    "get_remote",
+    "wait_all_actions",
+    "wait_any_actions",
+]

@@ -1,0 +1,39 @@
+"""Processes: local, over ssh, over serial ports, port forwarding.
+
+The names are those of :mod:`execo`; this module exists for execo 2.8.2 imports such as
+``from execo.process import STDERR``.
+"""
+
+from __future__ import annotations
+
+from . import (
+    STDERR,
+    STDOUT,
+    ExpectResult,
+    PortForwarder,
+    Process,
+    ProcessBase,
+    ProcessLifecycleHandler,
+    ProcessStatus,
+    ScpProcess,
+    Serial,
+    SerialSsh,
+    SshProcess,
+    get_process,
+)
+
+__all__ = [
+    "STDERR",
+    "STDOUT",
+    "ExpectResult",
+    "PortForwarder",
+    "Process",
+    "ProcessBase",
+    "ProcessLifecycleHandler",
+    "ProcessStatus",
+    "ScpProcess",
+    "Serial",
+    "SerialSsh",
+    "SshProcess",
+    "get_process",
+]
