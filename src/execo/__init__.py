@@ -65,6 +65,10 @@ from ._serial import RemoteSerial as RemoteSerial
 from ._serial import Serial as Serial
 from ._serial import SerialSsh as SerialSsh
 from ._ssh import SshProcess as SshProcess
+from ._taktuk import TaktukProcess as TaktukProcess
+from ._taktuk_actions import TaktukGet as TaktukGet
+from ._taktuk_actions import TaktukPut as TaktukPut
+from ._taktuk_actions import TaktukRemote as TaktukRemote
 from ._substitution import SubstitutionError as SubstitutionError
 from ._substitution import substitute as substitute
 from ._time import Timer as Timer
@@ -101,6 +105,9 @@ __all__ = [
     "ScpProcess",
     "SequentialActions",
     "SubstitutionError",
+    "TaktukGet",
+    "TaktukPut",
+    "TaktukRemote",
     "filter_bad_hosts",
     "format_gathered",
     "gather_outputs",
@@ -138,6 +145,7 @@ __all__ = [
     "STDOUT",
     "SshProcess",
     "Stream",
+    "TaktukProcess",
     "configuration",
     "default_connection_params",
     "get_hosts_list",

@@ -143,10 +143,11 @@ class Remote(Action):
             for key, hs in handlers.items():
                 if key in args:
                     args[key] = [h[i] if isinstance(h, list) else h for h in hs]
-            procs.append(
-                SshProcess(cmds[i], host, connection_params=self.connection_params, **args)
-            )
+            procs.append(self._make_process(cmds[i], host, args))
         return procs
+
+    def _make_process(self, cmd: str, host: Host, args: dict[str, Any]) -> ProcessBase:
+        return SshProcess(cmd, host, connection_params=self.connection_params, **args)
 
     def _reset_processes(self) -> None:
         self._processes = self._build()
@@ -193,11 +194,13 @@ class _CopyAction(Action):
         dests = substitute_all(self.destination, self.hosts, self._namespace)
         procs: list[ProcessBase] = []
         for i, host in enumerate(self.hosts):
-            argv = self._argv(host, [s[i] for s in sources], dests[i])
-            p = ScpProcess(argv, **self.process_args)
-            p.host = host
-            procs.append(p)
+            procs.append(self._make_process(host, [s[i] for s in sources], dests[i]))
         return procs
+
+    def _make_process(self, host: Host, sources: list[str], destination: str) -> ProcessBase:
+        p = ScpProcess(self._argv(host, sources, destination), **self.process_args)
+        p.host = host
+        return p
 
     def _reset_processes(self) -> None:
         self._processes = self._build()
