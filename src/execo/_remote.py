@@ -282,11 +282,24 @@ class Get(_CopyAction):
         return [*scp_argv_prefix(params), "--", *(f"{address}:{s}" for s in sources), destination]
 
 
+_TOOLS = {
+    "remote_tool": ("ssh", "asyncssh", "taktuk"),
+    "fileput_tool": ("scp", "asyncssh", "taktuk", "chainput"),
+    "fileget_tool": ("scp", "asyncssh", "taktuk"),
+}
+
+
 def _tool(key: str, given: str | int | None) -> str:
     tool = configuration[key] if given is None else given
-    if isinstance(tool, int):
+    if isinstance(tool, int) and not isinstance(tool, bool):
         tool = {0: "ssh", 1: "scp", 2: "taktuk", 3: "chainput"}.get(tool, str(tool))
+    if tool not in _TOOLS[key]:
+        raise ConfigurationError(f"{key} must be one of {_TOOLS[key]}, got {tool!r}")
     return str(tool)
+
+
+def _unavailable(key: str, tool: str) -> ConfigurationError:
+    return ConfigurationError(f"{key} {tool!r} is not available in this version")
 
 
 def get_remote(
@@ -296,11 +309,17 @@ def get_remote(
     remote_tool: str | int | None = None,
     **kwargs: Any,
 ) -> Action:
-    """A Remote built with ``remote_tool`` (default: ``configuration['remote_tool']``, read now)."""
+    """A Remote built with ``remote_tool`` (default: ``configuration['remote_tool']``, read
+    now): ``"ssh"`` (:class:`Remote`) or ``"taktuk"`` (:class:`~execo.TaktukRemote`); execo's
+    ``SSH``/``TAKTUK`` constants are accepted."""
     tool = _tool("remote_tool", remote_tool)
     if tool == "ssh":
         return Remote(cmd, hosts, **kwargs)
-    raise ConfigurationError(f"remote_tool {tool!r} is not available in this version")
+    if tool == "taktuk":
+        from ._taktuk_actions import TaktukRemote
+
+        return TaktukRemote(cmd, hosts, **kwargs)
+    raise _unavailable("remote_tool", tool)
 
 
 def get_fileput(
@@ -311,11 +330,21 @@ def get_fileput(
     fileput_tool: str | int | None = None,
     **kwargs: Any,
 ) -> Action:
-    """A Put built with ``fileput_tool`` (default: ``configuration['fileput_tool']``)."""
+    """A Put built with ``fileput_tool`` (default: ``configuration['fileput_tool']``):
+    ``"scp"`` (:class:`Put`), ``"taktuk"`` (:class:`~execo.TaktukPut`) or ``"chainput"``
+    (:class:`~execo.ChainPut`)."""
     tool = _tool("fileput_tool", fileput_tool)
     if tool == "scp":
         return Put(hosts, local_files, remote_location, **kwargs)
-    raise ConfigurationError(f"fileput_tool {tool!r} is not available in this version")
+    if tool == "taktuk":
+        from ._taktuk_actions import TaktukPut
+
+        return TaktukPut(hosts, local_files, remote_location, **kwargs)
+    if tool == "chainput":
+        from ._chainput import ChainPut
+
+        return ChainPut(hosts, local_files, remote_location, **kwargs)
+    raise _unavailable("fileput_tool", tool)
 
 
 def get_fileget(
@@ -326,11 +355,16 @@ def get_fileget(
     fileget_tool: str | int | None = None,
     **kwargs: Any,
 ) -> Action:
-    """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``)."""
+    """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``):
+    ``"scp"`` (:class:`Get`) or ``"taktuk"`` (:class:`~execo.TaktukGet`)."""
     tool = _tool("fileget_tool", fileget_tool)
     if tool == "scp":
         return Get(hosts, remote_files, local_location, **kwargs)
-    raise ConfigurationError(f"fileget_tool {tool!r} is not available in this version")
+    if tool == "taktuk":
+        from ._taktuk_actions import TaktukGet
+
+        return TaktukGet(hosts, remote_files, local_location, **kwargs)
+    raise _unavailable("fileget_tool", tool)
 
 
 def get_process(

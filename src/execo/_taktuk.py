@@ -29,7 +29,12 @@ import anyio
 import anyio.abc
 
 from ._channel import ByteSource, Channel, ExitStatus, LocalChannel, spawn_local
-from ._config import ConnectionParamsLike, EffectiveConnectionParams, resolve_connection_params
+from ._config import (
+    ConnectionParamsLike,
+    EffectiveConnectionParams,
+    configuration,
+    resolve_connection_params,
+)
 from ._errors import ExecoUsageError
 from ._host import Host, HostLike
 from ._log import logger
@@ -44,7 +49,7 @@ from ._taktuk_protocol import (
     parse_record,
     taktuk_argv,
 )
-from ._util import str_from_cmdline
+from ._util import UNSET, str_from_cmdline
 
 __all__ = ["TaktukProcess", "TaktukSession"]
 
@@ -107,6 +112,7 @@ class _Host:
         self.pending_input: list[bytes | None] = []  # None: close stdin
         self.transfers_left = 0
         self.transfer_failed = False
+        self.started_event = anyio.Event()
 
 
 class TaktukSession:
@@ -164,15 +170,31 @@ class TaktukSession:
 
     # ----------------------------------------------------------- process side
 
-    def channel(self, index: int) -> Channel:
-        """The channel of host ``index`` (0-based).
+    async def channel(self, index: int, grace: float) -> Channel:
+        """The channel of host ``index`` (0-based), once its command has started (or the
+        host has ended: unreachable...), so that a process's timeout counts from the start
+        of its command, not from the connection; file transfers have no command to wait for.
 
         Raises:
             OSError: taktuk itself could not be started.
         """
         if self._start_error is not None:
             raise self._start_error
-        return _HostChannel(self, self._hosts[index])
+        h = self._hosts[index]
+        if self._transfers is None:
+            try:
+                await h.started_event.wait()
+            except BaseException:
+                # Cancelled while connecting: the command must not start and live on.
+                with anyio.CancelScope(shield=True):
+                    await self.kill(h, grace)
+                raise
+        return _HostChannel(self, h)
+
+    @property
+    def pid(self) -> int | None:
+        """Pid of the local taktuk process (None before it starts)."""
+        return self._channel.pid if self._channel is not None else None
 
     def host_state(self, index: int) -> _Host:
         return self._hosts[index]
@@ -328,6 +350,7 @@ class TaktukSession:
             await self._maybe_send_transfers()
         elif code == State.COMMAND_STARTED:
             h.started = True
+            h.started_event.set()
             if r.rank is not None:
                 h.rank = r.rank
             self._after_start(h)
@@ -367,6 +390,7 @@ class TaktukSession:
         h.out.close()
         h.err.close()
         h.ended.set()
+        h.started_event.set()
 
     # ------------------------------------------------------------- transfers
 
@@ -600,7 +624,8 @@ class TaktukProcess(ProcessBase):
             raise ExecoUsageError(
                 f"{self.name}: a TaktukProcess runs as part of its action (TaktukRemote...)"
             )
-        return self._session.channel(self._index)
+        grace = configuration["kill_timeout"] if self.kill_grace is UNSET else self.kill_grace
+        return await self._session.channel(self._index, float(grace))
 
     def _on_exit(self, status: ExitStatus) -> None:
         assert self._session is not None

@@ -12,7 +12,9 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from ._action import _Started, run_processes
+import anyio
+
+from ._action import _Started
 from ._config import resolve_connection_params
 from ._host import Host
 from ._process import ProcessBase
@@ -31,6 +33,18 @@ def _taktuk_procs(procs: Sequence[ProcessBase]) -> list[TaktukProcess]:
     return out
 
 
+class _TaktukMixin:
+    """What the three taktuk actions share: the session of the current run."""
+
+    _taktuk_session: TaktukSession | None = None
+
+    @property
+    def taktuk_pid(self) -> int | None:
+        """Pid of the local taktuk process of the current (or last) run."""
+        session = self._taktuk_session
+        return session.pid if session is not None else None
+
+
 async def _run(
     action: Remote | Put | Get,
     status: _Started,
@@ -38,6 +52,7 @@ async def _run(
     commands: Sequence[str] | None = None,
     transfers: Sequence[tuple[str, Sequence[str], str]] | None = None,
 ) -> None:
+    assert isinstance(action, _TaktukMixin)
     procs = _taktuk_procs(action._processes)
     if not procs:
         status.ensure_started()
@@ -49,10 +64,15 @@ async def _run(
         commands=commands,
         transfers=transfers,
     )
+    action._taktuk_session = session
     for i, p in enumerate(procs):
         p._attach(session, i)
-    async with session.running():
-        await run_processes(procs, len(procs), status)
+    async with session.running(), anyio.create_task_group() as tg:
+        # Every process waits for its own command to start, all at once.
+        async with anyio.create_task_group() as starters:
+            for p in procs:
+                starters.start_soon(tg.start, p.run)
+        status.ensure_started()
 
 
 def _check_argv(action: Remote | Put | Get, commands: Sequence[str] | None) -> None:
@@ -68,7 +88,7 @@ def _check_argv(action: Remote | Put | Get, commands: Sequence[str] | None) -> N
         taktuk_argv(resolve_connection_params(action.connection_params), targets, commands)
 
 
-class TaktukRemote(Remote):
+class TaktukRemote(_TaktukMixin, Remote):
     """One command on each host (duplicates kept), all driven by one local ``taktuk``.
 
     Same arguments and substitutions as :class:`~execo.Remote`; each host gets a
@@ -93,7 +113,7 @@ class TaktukRemote(Remote):
         await _run(self, status, commands=self._commands())
 
 
-class _TransferMixin:
+class _TransferMixin(_TaktukMixin):
     _transfer_kind = ""
     _processes: list[ProcessBase]
     process_args: dict[str, Any]
