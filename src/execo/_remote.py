@@ -18,7 +18,7 @@ from ._config import (
 from ._errors import ConfigurationError
 from ._host import Host, HostLike, get_hosts_list
 from ._process import Process, ProcessBase
-from ._ssh import SshProcess
+from ._ssh import SshProcess, login_options
 from ._substitution import capture_namespace, needs_namespace, substitute_all
 from ._util import name_from_cmdline, str_from_cmdline
 
@@ -43,14 +43,7 @@ _UNREACHABLE = re.compile(
 
 def scp_argv_prefix(params: EffectiveConnectionParams) -> list[str]:
     """The scp argv before the file arguments (pure): batch mode, timeout, auth."""
-    argv = [params.scp, *params.scp_options]
-    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
-    if params.user:
-        argv += ["-o", f"User={params.user}"]
-    if params.keyfile:
-        argv += ["-i", params.keyfile]
-    if params.port:
-        argv += ["-o", f"Port={params.port}"]
+    argv = [params.scp, *params.scp_options, *login_options(params)]
     return argv
 
 

@@ -27,6 +27,7 @@ import shlex
 from collections.abc import Sequence
 
 from ._config import EffectiveConnectionParams
+from ._ssh import login_options
 
 __all__ = [
     "ARGV_LIMIT",
@@ -145,14 +146,7 @@ def decode_wait_status(status: int) -> tuple[int | None, int | None]:
 def connector_command(params: EffectiveConnectionParams) -> str:
     """The connector command line for one host: its own user, key and port (a shell string:
     taktuk runs connectors through the shell)."""
-    argv = [params.taktuk_connector, *params.taktuk_connector_options]
-    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
-    if params.user:
-        argv += ["-o", f"User={params.user}"]
-    if params.keyfile:
-        argv += ["-i", params.keyfile]
-    if params.port:
-        argv += ["-o", f"Port={params.port}"]
+    argv = [params.taktuk_connector, *params.taktuk_connector_options, *login_options(params)]
     return shlex.join(argv)
 
 
