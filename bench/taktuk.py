@@ -66,13 +66,17 @@ def main() -> None:
             f"| Put (scp) {best(scp)} |"
         )
         print(rows[-1], flush=True)
+    load = os.getloadavg()[0]
     body = (
         "`python -m bench.taktuk`: one loopback sshd per 16 hosts on this machine, best of "
         f"{args.repeat}. **The machine has 2 CPUs and was shared with other jobs while this "
-        "ran** (load average well above 2), so the numbers are noisy; every host is this "
-        "same machine, so ssh handshakes and the copies compete for the same 2 cores and "
-        "the chain's bandwidth advantage over scp (every link busy at once, no encryption) "
-        "cannot show as it would between real machines.\n\n"
+        f"ran** (load average {load:.0f} at the end), so the numbers are noisy. Every host "
+        "is this same machine, which is the worst case for taktuk: each taktuk node is a "
+        "Perl interpreter compiling taktuk (self-propagated with `-s`), and all of them "
+        "compete for the same 2 cores with the ssh handshakes, where on a real cluster each "
+        "node's own CPU does that work in parallel and the root handles only a few "
+        "connections. Likewise the chain's advantage over scp (every link busy at once, no "
+        "encryption) cannot show when all the links are one machine's memory bandwidth.\n\n"
         "| what | TaktukRemote / ChainPut | Remote / Put (ssh, scp) |\n|---|---|---|\n"
         + "\n".join(rows)
     )
