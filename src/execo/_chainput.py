@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
+import anyio
+
 from ._action import Action, Local, SequentialActions, _Started
 from ._config import ConnectionParamsLike, configuration, resolve_connection_params
 from ._host import HostLike, get_unique_hosts_list
@@ -63,11 +65,14 @@ class _ChainCopy(Action):
 
     _kind = "ChainPutFile"
 
-    def __init__(self, relays: TaktukRemote, sender: Local, ready_timeout: float) -> None:
+    def __init__(
+        self, relays: TaktukRemote, sender: Local, ready_timeout: float, drain_timeout: float
+    ) -> None:
         super().__init__(name=f"ChainPut {sender.name}")
         self.relays = relays
         self.sender = sender
         self.ready_timeout = ready_timeout
+        self.drain_timeout = drain_timeout
 
     @property
     def processes(self) -> list[ProcessBase]:
@@ -83,8 +88,14 @@ class _ChainCopy(Action):
             ready = await self.relays.expect(_READY, timeout=self.ready_timeout)
             if any(found for _, found in ready):
                 await self.sender.run()
-            if not self.sender.ok or not any(found for _, found in ready):
-                await self.relays.kill()  # nothing (complete) will reach them
+            if self.sender.ok and any(found for _, found in ready):
+                # The relays finish in cascade right after the sender; one whose upstream
+                # broke would wait forever (netcat's -w does not bound the wait for a
+                # connection).
+                with anyio.move_on_after(self.drain_timeout):
+                    await self.relays.wait()
+            for p in self.relays.processes:
+                p._expire()  # nothing (complete) will reach them: not ok, marked timed out
 
 
 class ChainPut(SequentialActions):
@@ -177,7 +188,8 @@ class ChainPut(SequentialActions):
             sender = Local(
                 send, name=f"chainput send {name}", process_args={"name": f"chainput send {name}"}
             )
-            copies.append(_ChainCopy(relays, sender, ready_timeout))
+            drain = p.chainput_nc_server_timeout
+            copies.append(_ChainCopy(relays, sender, ready_timeout, drain))
         return copies
 
     def _reset_processes(self) -> None:
