@@ -13,6 +13,7 @@ from ._action import SequentialActions as SequentialActions
 from ._action import filter_bad_hosts as filter_bad_hosts
 from ._action import wait_all_actions as wait_all_actions
 from ._action import wait_any_actions as wait_any_actions
+from ._chainput import ChainPut as ChainPut
 from ._config import CHAINPUT as CHAINPUT
 from ._config import SCP as SCP
 from ._config import SSH as SSH
@@ -69,6 +70,10 @@ from ._serial import SerialSsh as SerialSsh
 from ._ssh import SshProcess as SshProcess
 from ._substitution import SubstitutionError as SubstitutionError
 from ._substitution import substitute as substitute
+from ._taktuk import TaktukProcess as TaktukProcess
+from ._taktuk_actions import TaktukGet as TaktukGet
+from ._taktuk_actions import TaktukPut as TaktukPut
+from ._taktuk_actions import TaktukRemote as TaktukRemote
 from ._time import Timer as Timer
 from ._time import format_date as format_date
 from ._time import format_duration as format_duration
@@ -91,6 +96,7 @@ __all__ = [
     "sleep",
     "Action",
     "ActionLifecycleHandler",
+    "ChainPut",
     "GatheredOutput",
     "Get",
     "HostPrefixedOutput",
@@ -103,6 +109,9 @@ __all__ = [
     "ScpProcess",
     "SequentialActions",
     "SubstitutionError",
+    "TaktukGet",
+    "TaktukPut",
+    "TaktukRemote",
     "filter_bad_hosts",
     "format_gathered",
     "gather_outputs",
@@ -140,6 +149,7 @@ __all__ = [
     "STDOUT",
     "SshProcess",
     "Stream",
+    "TaktukProcess",
     "configuration",
     "default_connection_params",
     "default_frontend_connection_params",

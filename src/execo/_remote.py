@@ -18,7 +18,7 @@ from ._config import (
 from ._errors import ConfigurationError
 from ._host import Host, HostLike, get_hosts_list
 from ._process import Process, ProcessBase
-from ._ssh import SshProcess
+from ._ssh import SshProcess, login_options
 from ._substitution import capture_namespace, needs_namespace, substitute_all
 from ._util import name_from_cmdline, str_from_cmdline
 
@@ -43,14 +43,7 @@ _UNREACHABLE = re.compile(
 
 def scp_argv_prefix(params: EffectiveConnectionParams) -> list[str]:
     """The scp argv before the file arguments (pure): batch mode, timeout, auth."""
-    argv = [params.scp, *params.scp_options]
-    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
-    if params.user:
-        argv += ["-o", f"User={params.user}"]
-    if params.keyfile:
-        argv += ["-i", params.keyfile]
-    if params.port:
-        argv += ["-o", f"Port={params.port}"]
+    argv = [params.scp, *params.scp_options, *login_options(params)]
     return argv
 
 
@@ -143,10 +136,11 @@ class Remote(Action):
             for key, hs in handlers.items():
                 if key in args:
                     args[key] = [h[i] if isinstance(h, list) else h for h in hs]
-            procs.append(
-                SshProcess(cmds[i], host, connection_params=self.connection_params, **args)
-            )
+            procs.append(self._make_process(cmds[i], host, args))
         return procs
+
+    def _make_process(self, cmd: str, host: Host, args: dict[str, Any]) -> ProcessBase:
+        return SshProcess(cmd, host, connection_params=self.connection_params, **args)
 
     def _reset_processes(self) -> None:
         self._processes = self._build()
@@ -193,11 +187,13 @@ class _CopyAction(Action):
         dests = substitute_all(self.destination, self.hosts, self._namespace)
         procs: list[ProcessBase] = []
         for i, host in enumerate(self.hosts):
-            argv = self._argv(host, [s[i] for s in sources], dests[i])
-            p = ScpProcess(argv, **self.process_args)
-            p.host = host
-            procs.append(p)
+            procs.append(self._make_process(host, [s[i] for s in sources], dests[i]))
         return procs
+
+    def _make_process(self, host: Host, sources: list[str], destination: str) -> ProcessBase:
+        p = ScpProcess(self._argv(host, sources, destination), **self.process_args)
+        p.host = host
+        return p
 
     def _reset_processes(self) -> None:
         self._processes = self._build()
@@ -279,11 +275,24 @@ class Get(_CopyAction):
         return [*scp_argv_prefix(params), "--", *(f"{address}:{s}" for s in sources), destination]
 
 
+_TOOLS = {
+    "remote_tool": ("ssh", "asyncssh", "taktuk"),
+    "fileput_tool": ("scp", "asyncssh", "taktuk", "chainput"),
+    "fileget_tool": ("scp", "asyncssh", "taktuk"),
+}
+
+
 def _tool(key: str, given: str | int | None) -> str:
     tool = configuration[key] if given is None else given
-    if isinstance(tool, int):
+    if isinstance(tool, int) and not isinstance(tool, bool):
         tool = {0: "ssh", 1: "scp", 2: "taktuk", 3: "chainput"}.get(tool, str(tool))
+    if tool not in _TOOLS[key]:
+        raise ConfigurationError(f"{key} must be one of {_TOOLS[key]}, got {tool!r}")
     return str(tool)
+
+
+def _unavailable(key: str, tool: str) -> ConfigurationError:
+    return ConfigurationError(f"{key} {tool!r} is not available in this version")
 
 
 def get_remote(
@@ -293,11 +302,17 @@ def get_remote(
     remote_tool: str | int | None = None,
     **kwargs: Any,
 ) -> Action:
-    """A Remote built with ``remote_tool`` (default: ``configuration['remote_tool']``, read now)."""
+    """A Remote built with ``remote_tool`` (default: ``configuration['remote_tool']``, read
+    now): ``"ssh"`` (:class:`Remote`) or ``"taktuk"`` (:class:`~execo.TaktukRemote`); execo's
+    ``SSH``/``TAKTUK`` constants are accepted."""
     tool = _tool("remote_tool", remote_tool)
     if tool == "ssh":
         return Remote(cmd, hosts, **kwargs)
-    raise ConfigurationError(f"remote_tool {tool!r} is not available in this version")
+    if tool == "taktuk":
+        from ._taktuk_actions import TaktukRemote
+
+        return TaktukRemote(cmd, hosts, **kwargs)
+    raise _unavailable("remote_tool", tool)
 
 
 def get_fileput(
@@ -308,11 +323,21 @@ def get_fileput(
     fileput_tool: str | int | None = None,
     **kwargs: Any,
 ) -> Action:
-    """A Put built with ``fileput_tool`` (default: ``configuration['fileput_tool']``)."""
+    """A Put built with ``fileput_tool`` (default: ``configuration['fileput_tool']``):
+    ``"scp"`` (:class:`Put`), ``"taktuk"`` (:class:`~execo.TaktukPut`) or ``"chainput"``
+    (:class:`~execo.ChainPut`)."""
     tool = _tool("fileput_tool", fileput_tool)
     if tool == "scp":
         return Put(hosts, local_files, remote_location, **kwargs)
-    raise ConfigurationError(f"fileput_tool {tool!r} is not available in this version")
+    if tool == "taktuk":
+        from ._taktuk_actions import TaktukPut
+
+        return TaktukPut(hosts, local_files, remote_location, **kwargs)
+    if tool == "chainput":
+        from ._chainput import ChainPut
+
+        return ChainPut(hosts, local_files, remote_location, **kwargs)
+    raise _unavailable("fileput_tool", tool)
 
 
 def get_fileget(
@@ -323,11 +348,16 @@ def get_fileget(
     fileget_tool: str | int | None = None,
     **kwargs: Any,
 ) -> Action:
-    """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``)."""
+    """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``):
+    ``"scp"`` (:class:`Get`) or ``"taktuk"`` (:class:`~execo.TaktukGet`)."""
     tool = _tool("fileget_tool", fileget_tool)
     if tool == "scp":
         return Get(hosts, remote_files, local_location, **kwargs)
-    raise ConfigurationError(f"fileget_tool {tool!r} is not available in this version")
+    if tool == "taktuk":
+        from ._taktuk_actions import TaktukGet
+
+        return TaktukGet(hosts, remote_files, local_location, **kwargs)
+    raise _unavailable("fileget_tool", tool)
 
 
 def get_process(

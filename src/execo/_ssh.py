@@ -38,19 +38,21 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
     BatchMode and ConnectTimeout are always set, so ssh never prompts and never hangs
     connecting.
     """
-    argv = [params.ssh, *params.ssh_options]
-    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
-    if pty:
-        argv.append("-tt")
-    else:
-        argv.append("-T")
+    argv = [params.ssh, *params.ssh_options, "-tt" if pty else "-T", *login_options(params)]
+    argv += ["--", params.rewritten_address(address)]
+    return argv
+
+
+def login_options(params: EffectiveConnectionParams) -> list[str]:
+    """The OpenSSH options every connection gets (pure): batch mode, connect timeout, and
+    the user, key and port of the host, if set (shared by ssh, scp and taktuk's connector)."""
+    argv = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
     if params.user:
         argv += ["-o", f"User={params.user}"]
     if params.keyfile:
         argv += ["-i", params.keyfile]
     if params.port:
         argv += ["-o", f"Port={params.port}"]
-    argv += ["--", params.rewritten_address(address)]
     return argv
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (
     Action,
     ActionLifecycleHandler,
+    ChainPut,
     Get,
     Local,
     ParallelActions,
@@ -16,6 +17,9 @@ from . import (
     Remote,
     RemoteSerial,
     SequentialActions,
+    TaktukGet,
+    TaktukPut,
+    TaktukRemote,
     filter_bad_hosts,
     get_fileget,
     get_fileput,
@@ -26,6 +30,7 @@ from . import (
 
 __all__ = [
     "Action",
+    "ChainPut",
     "ActionLifecycleHandler",
     "Get",
     "Local",
@@ -34,6 +39,9 @@ __all__ = [
     "Remote",
     "RemoteSerial",
     "SequentialActions",
+    "TaktukGet",
+    "TaktukPut",
+    "TaktukRemote",
     "filter_bad_hosts",
     "get_fileget",
     "get_fileput",

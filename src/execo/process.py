@@ -19,6 +19,7 @@ from . import (
     Serial,
     SerialSsh,
     SshProcess,
+    TaktukProcess,
     get_process,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "Serial",
     "SerialSsh",
     "SshProcess",
+    "TaktukProcess",
     "get_process",
 ]

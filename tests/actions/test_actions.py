@@ -247,9 +247,11 @@ async def test_wait_any_and_all() -> None:
 async def test_factories_read_configuration_at_call_time(hosts: list[Host]) -> None:
     assert isinstance(get_remote("true", hosts[:1]), Remote)
     assert isinstance(get_fileput(hosts[:1], ["/etc/hostname"]), Put)
-    configuration["remote_tool"] = "taktuk"
-    with pytest.raises(ConfigurationError, match="taktuk"):
+    configuration["remote_tool"] = "asyncssh"
+    with pytest.raises(ConfigurationError, match="asyncssh"):
         get_remote("true", hosts[:1])
+    with pytest.raises(ConfigurationError, match="remote_tool must be one of"):
+        get_remote("true", hosts[:1], remote_tool="rsh")
 
 
 async def test_port_forwarder(hosts: list[Host]) -> None:

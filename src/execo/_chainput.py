@@ -1,0 +1,196 @@
+"""ChainPut: broadcast files along a TCP chain (here → h1 → h2 → ...), netcat and taktuk.
+
+Every host runs a relay (``_chainput.sh``, shipped with the package and passed inline as the
+command, so nothing is copied beforehand and nothing assumes the remote ``/tmp``): it listens
+on the file's port, keeps a copy and forwards the stream to the next host that answers; a
+host that does not answer is skipped after a few tries. The relays run as one
+:class:`~execo.TaktukRemote` per file (one identical command, so taktuk broadcasts it once);
+the local sender starts once every reachable host reports it is listening. Each relay checks
+the byte count at the end. The stream is neither encrypted nor authenticated, as in execo.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shlex
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import anyio
+
+from ._action import Action, Local, SequentialActions, _Started
+from ._config import ConnectionParamsLike, configuration, resolve_connection_params
+from ._host import HostLike, get_unique_hosts_list
+from ._process import ProcessBase
+from ._remote import _namespace_for
+from ._substitution import substitute_all
+from ._taktuk_actions import TaktukRemote
+
+__all__ = ["ChainPut"]
+
+_READY = r"^READY$"
+
+
+def chainput_script() -> str:
+    """The relay script (package data)."""
+    return resources.files("execo").joinpath("_chainput.sh").read_text()
+
+
+def _free_ports(count: int, port_range: tuple[int, int]) -> list[int]:
+    """``count`` distinct ports of ``port_range`` that are free here, from a random start
+    (so that two ChainPuts at once are unlikely to pick the same)."""
+    start, end = port_range
+    span = end - start
+    first = random.randrange(span)
+    ports: list[int] = []
+    for i in range(span):
+        port = start + (first + i) % span
+        with socket.socket() as s:
+            try:
+                s.bind(("", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise OSError(f"not {count} free ports in {port_range}")
+
+
+class _ChainCopy(Action):
+    """One file along the chain: the relays (a TaktukRemote), then the local sender."""
+
+    _kind = "ChainPutFile"
+
+    def __init__(
+        self, relays: TaktukRemote, sender: Local, ready_timeout: float, drain_timeout: float
+    ) -> None:
+        super().__init__(name=f"ChainPut {sender.name}")
+        self.relays = relays
+        self.sender = sender
+        self.ready_timeout = ready_timeout
+        self.drain_timeout = drain_timeout
+
+    @property
+    def processes(self) -> list[ProcessBase]:
+        return [*self.relays.processes, *self.sender.processes]
+
+    def _reset_processes(self) -> None:
+        self.relays.reset()
+        self.sender.reset()
+
+    async def _body(self, status: _Started) -> None:
+        status.ensure_started()
+        async with self.relays:
+            ready = await self.relays.expect(_READY, timeout=self.ready_timeout)
+            if any(found for _, found in ready):
+                await self.sender.run()
+            if self.sender.ok and any(found for _, found in ready):
+                # The relays finish in cascade right after the sender; one whose upstream
+                # broke would wait forever (netcat's -w does not bound the wait for a
+                # connection).
+                with anyio.move_on_after(self.drain_timeout):
+                    await self.relays.wait()
+            for p in self.relays.processes:
+                p._expire()  # nothing (complete) will reach them: not ok, marked timed out
+
+
+class ChainPut(SequentialActions):
+    """Copy local files to many hosts along a TCP chain, each host forwarding to the next.
+
+    Every link carries the data at once, so the time hardly grows with the number of hosts
+    (scp from here, as :class:`~execo.Put` does, divides the bandwidth among them). Needs
+    netcat-traditional and ``sh`` on every host, and TCP from each host to the next.
+    Duplicated hosts are removed. A host that cannot be reached is skipped (the previous
+    host forwards to the next one). One port per file, chosen free here from
+    ``configuration["port_range"]``; the relays keep their temporary files in the remote
+    ``$TMPDIR`` (or ``/tmp``).
+
+    Args:
+        hosts: where to copy (order = chain order).
+        local_files: the files to send.
+        remote_location: remote directory (or file name, for one file); substituted per
+            host (``{{{host}}}``, ``{{expr}}``).
+        connection_params: taktuk, ssh and the ``chainput_*`` / ``nc`` settings.
+        namespace: variables for ``{{expr}}``.
+        **kwargs: see :class:`~execo.Action`.
+    """
+
+    _kind = "ChainPut"
+
+    def __init__(
+        self,
+        hosts: Iterable[HostLike] | HostLike,
+        local_files: Sequence[str],
+        remote_location: str = ".",
+        *,
+        connection_params: ConnectionParamsLike = None,
+        namespace: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(local_files, str):
+            local_files = [local_files]
+        self.hosts = get_unique_hosts_list(hosts)
+        self.local_files = [os.fspath(f) for f in local_files]
+        self.remote_location = os.fspath(remote_location)
+        self.connection_params = connection_params
+        self._namespace = _namespace_for([self.remote_location], namespace)
+        super().__init__(self._build(), hide_subactions=True, **kwargs)
+
+    def _default_name(self) -> str:
+        return f"ChainPut to {len(self.hosts)} hosts"
+
+    def _build(self) -> list[Action]:
+        if not self.hosts or not self.local_files:
+            return []
+        p = resolve_connection_params(self.connection_params)
+        retry = p.chainput_chain_retry
+        hops = math.ceil(retry * len(self.hosts)) if isinstance(retry, float) else int(retry)
+        dests = substitute_all(self.remote_location, self.hosts, self._namespace)
+        chain: list[str] = []
+        for host, dest in zip(self.hosts, dests, strict=True):
+            params = resolve_connection_params(self.connection_params, host)
+            chain += [params.rewritten_address(host.address), dest]
+        ports = _free_ports(len(self.local_files), configuration["port_range"])
+        script = chainput_script()
+        ready_timeout = 2 * p.connect_timeout + 30
+        copies: list[Action] = []
+        for path, port in zip(self.local_files, ports, strict=True):
+            size = os.path.getsize(path) if os.path.isfile(path) else -1
+            common = [
+                p.nc,
+                str(p.chainput_nc_client_timeout),
+                str(p.chainput_nc_server_timeout),
+                str(p.chainput_host_retry),
+                str(max(1, hops)),
+                str(p.chainput_try_delay),
+                str(size),
+            ]
+            relay = ["sh", "-c", script, "chainput", "relay", str(port), *common]
+            relay += [os.path.basename(path.rstrip("/")), *chain]
+            send = ["sh", "-c", script, "chainput", "send", str(port), *common, path, *chain]
+            name = os.path.basename(path.rstrip("/"))
+            relays = TaktukRemote(
+                shlex.join(relay),
+                self.hosts,
+                connection_params=self.connection_params,
+                namespace={},
+                name=f"chainput relay {name}",
+                process_args={
+                    "ignore_expect_fail": True,
+                    "nolog_expect_fail": True,
+                    "name": f"chainput relay {name}",
+                },
+            )
+            sender = Local(
+                send, name=f"chainput send {name}", process_args={"name": f"chainput send {name}"}
+            )
+            drain = p.chainput_nc_server_timeout
+            copies.append(_ChainCopy(relays, sender, ready_timeout, drain))
+        return copies
+
+    def _reset_processes(self) -> None:
+        self.actions = self._build()

@@ -1,0 +1,649 @@
+"""The taktuk transport: one local ``taktuk`` process drives every host of an action.
+
+A :class:`TaktukSession` runs taktuk, reads its records (see :mod:`execo._taktuk_protocol`)
+and feeds one :class:`TaktukProcess` per host through a channel of its own, so a host's
+process has the state model, output handling, ``expect``, ``lines`` and timeout of every
+other process.
+
+Killing (timeout, ``kill()``, cancellation): taktuk's ``quit`` leaves running commands
+behind, and so does killing taktuk itself. Every remote command therefore reports its shell's
+pid (the leader of the command's process group: taktuk runs each command as ``sh -c`` in a
+group of its own). A kill sends taktuk ``<ranks> kill 15`` (the requests of every process
+killed at the same moment go out as one command), escalates to ``kill 9`` after the grace
+period, and if the host still has not ended (the taktuk tree is broken, or taktuk itself
+died) kills the process group through a fresh ssh connection, as :class:`SshProcess` does.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import ClassVar
+
+import anyio
+import anyio.abc
+
+from ._channel import ByteSource, Channel, ExitStatus, LocalChannel, spawn_local
+from ._config import (
+    ConnectionParamsLike,
+    EffectiveConnectionParams,
+    configuration,
+    resolve_connection_params,
+)
+from ._errors import ExecoUsageError
+from ._host import Host, HostLike
+from ._log import logger
+from ._process import ProcessBase
+from ._ssh import _MARKER, _PREFIX, remote_kill_script, ssh_argv
+from ._taktuk_protocol import (
+    Record,
+    State,
+    connector_command,
+    decode_wait_status,
+    delimiters_for,
+    parse_record,
+    taktuk_argv,
+)
+from ._util import UNSET, str_from_cmdline
+
+__all__ = ["TaktukProcess", "TaktukSession"]
+
+_QUIT_TIMEOUT = 5.0  # taktuk's own exit after "quit", before we kill it
+_SSH_KILLERS = 32  # fresh ssh connections at once when taktuk cannot kill
+
+
+class _FeedSource:
+    """A byte stream fed by the session's reader and read by the process's pump."""
+
+    def __init__(self) -> None:
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._eof = False
+        self._event: anyio.Event | None = None
+
+    def feed(self, data: bytes) -> None:
+        if data and not self._eof:
+            self._chunks.append(data)
+            self._wake()
+
+    def close(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def read(self) -> bytes:
+        while not self._chunks:
+            if self._eof:
+                return b""
+            if self._event is None:
+                self._event = anyio.Event()
+            await self._event.wait()
+        return self._chunks.popleft()
+
+
+class _Host:
+    """What the session knows about one host (one position on taktuk's command line)."""
+
+    def __init__(self, position: int, host: Host, params: EffectiveConnectionParams) -> None:
+        self.position = position
+        self.host = host
+        self.params = params
+        self.rank: int | None = None
+        self.connected = False
+        self.started = False
+        self.status: ExitStatus | None = None
+        self.ended = anyio.Event()
+        self.out = _FeedSource()
+        self.err = _FeedSource()
+        self.seen_stderr = False
+        self.remote_pid: int | None = None
+        self.unreachable: str | None = None
+        self.error: str | None = None
+        self.connector_lines: list[str] = []
+        self.kill_signal: int | None = None
+        self.pending_input: list[bytes | None] = []  # None: close stdin
+        self.transfers_left = 0
+        self.transfer_failed = False
+        self.started_event = anyio.Event()
+
+
+class TaktukSession:
+    """One running taktuk and the hosts it drives (an internal of the taktuk actions).
+
+    Args:
+        hosts: the hosts, in order (duplicates allowed: each is a taktuk instance).
+        params: per host, its resolved connection parameters.
+        action_params: the parameters of the action (taktuk binary and options).
+        commands: per host, the remote command (None for file transfers).
+        transfers: for file transfers: per host, the ``(kind, sources, destination)`` to
+            send once the network is up, ``kind`` being ``"put"`` or ``"get"``.
+    """
+
+    def __init__(
+        self,
+        hosts: Sequence[Host],
+        params: Sequence[EffectiveConnectionParams],
+        action_params: EffectiveConnectionParams,
+        *,
+        commands: Sequence[str] | None = None,
+        transfers: Sequence[tuple[str, Sequence[str], str]] | None = None,
+    ) -> None:
+        self._hosts = [
+            _Host(i + 1, h, p) for i, (h, p) in enumerate(zip(hosts, params, strict=True))
+        ]
+        targets = [
+            (p.rewritten_address(h.address), connector_command(p))
+            for h, p in zip(hosts, params, strict=True)
+        ]
+        wrapped = None if commands is None else [_PREFIX + c for c in commands]
+        self.argv = taktuk_argv(action_params, targets, wrapped)
+        self._transfers = transfers
+        # Local sources that do not exist, checked now (not on the event loop later).
+        self._missing = {
+            src
+            for kind, sources, _ in transfers or ()
+            if kind == "put"
+            for src in sources
+            if not os.path.exists(os.path.expandvars(src))
+        }
+        if transfers is not None:
+            for h, (_, sources, _) in zip(self._hosts, transfers, strict=True):
+                h.transfers_left = len(sources)
+        self._channel: LocalChannel | None = None
+        self._start_error: OSError | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._write_lock = anyio.Lock()
+        self._kill_queue: dict[int, set[_Host]] = {}
+        self._stderr = bytearray()
+        self._reader_done = anyio.Event()
+        self._tmpdir: str | None = None
+        self._transfers_sent = False
+        self._abort = False
+
+    # ----------------------------------------------------------- process side
+
+    async def channel(self, index: int, grace: float) -> Channel:
+        """The channel of host ``index`` (0-based), once its command has started (or the
+        host has ended: unreachable...), so that a process's timeout counts from the start
+        of its command, not from the connection; file transfers have no command to wait for.
+
+        Raises:
+            OSError: taktuk itself could not be started.
+        """
+        if self._start_error is not None:
+            raise self._start_error
+        h = self._hosts[index]
+        if self._transfers is None:
+            try:
+                await h.started_event.wait()
+            except BaseException:
+                # Cancelled while connecting: the command must not start and live on.
+                with anyio.CancelScope(shield=True):
+                    await self.kill(h, grace)
+                raise
+        return _HostChannel(self, h)
+
+    @property
+    def pid(self) -> int | None:
+        """Pid of the local taktuk process (None before it starts)."""
+        return self._channel.pid if self._channel is not None else None
+
+    def host_state(self, index: int) -> _Host:
+        return self._hosts[index]
+
+    # -------------------------------------------------------------- lifecycle
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run taktuk for the duration of the block; on leaving, quit it (always reaped)."""
+        logger.debug("taktuk argv: %s", self.argv)
+        try:
+            self._channel = await spawn_local(self.argv, env=None, cwd=None, pty=False)
+        except OSError as e:
+            self._start_error = e
+            yield
+            return
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            tg.start_soon(self._shielded, self._read_stdout)
+            tg.start_soon(self._shielded, self._read_stderr)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._shutdown()
+
+    async def _shielded(self, func: object) -> None:
+        with anyio.CancelScope(shield=True):
+            await func()  # type: ignore[operator]
+
+    async def _shutdown(self) -> None:
+        channel = self._channel
+        assert channel is not None
+        if self._abort and not channel.has_exited():
+            await channel.terminate(1.0)
+        if not channel.has_exited():
+            try:
+                await self._send(b"quit\n")
+                await channel.close_stdin()
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+            with anyio.move_on_after(_QUIT_TIMEOUT):
+                await channel.wait()
+            if not channel.has_exited():
+                logger.debug("taktuk did not quit; killing it")
+                await channel.terminate(1.0)
+        with anyio.move_on_after(5):
+            await self._reader_done.wait()
+        await self._finalize("taktuk ended before this host's command did")
+        await channel.aclose()
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    async def _finalize(self, reason: str) -> None:
+        """End every host still open; kill what may still run remotely (taktuk is gone)."""
+        orphans = [h for h in self._hosts if not h.ended.is_set() and h.remote_pid is not None]
+        if orphans:
+            await _ssh_kill_all(orphans, grace=0.5)
+        for h in self._hosts:
+            if h.ended.is_set():
+                continue
+            if not h.connected and h.unreachable is None and h.kill_signal is None:
+                why = self._stderr.decode(errors="replace").strip().splitlines()
+                h.unreachable = why[-1] if why else "taktuk never reached the host"
+            elif h.kill_signal is None and h.error is None:
+                h.error = reason
+            self._end(h, h.status or ExitStatus(None, None))
+
+    # ---------------------------------------------------------------- reading
+
+    async def _read_stderr(self) -> None:
+        assert self._channel is not None
+        assert self._channel.stderr is not None
+        while data := await self._channel.stderr.read():
+            self._stderr += data
+            del self._stderr[:-8192]
+
+    async def _read_stdout(self) -> None:
+        assert self._channel is not None
+        assert self._channel.stdout is not None
+        pending = b""
+        try:
+            while True:
+                data = await self._channel.stdout.read()
+                if not data:
+                    break
+                *lines, pending = (pending + data).split(b"\n")
+                for line in lines:
+                    record = parse_record(line)
+                    if record is None:
+                        logger.debug("taktuk: unparsed line %r", line[:200])
+                    else:
+                        await self._dispatch(record)
+        except OSError:
+            pass
+        await self._channel.wait()
+        self._reader_done.set()
+        await self._finalize("taktuk exited before this host's command ended")
+
+    async def _dispatch(self, r: Record) -> None:
+        if r.position == 0 or r.position > len(self._hosts):
+            self._root_record(r)
+            return
+        h = self._hosts[r.position - 1]
+        if r.kind == "O":
+            h.out.feed(r.data + (b"\n" if r.eol else b""))
+        elif r.kind == "R":
+            if not h.seen_stderr:
+                h.seen_stderr = True
+                if r.data.startswith(_MARKER + b" ") and r.data[len(_MARKER) + 1 :].isdigit():
+                    h.remote_pid = int(r.data[len(_MARKER) + 1 :])
+                    return
+            h.err.feed(r.data + (b"\n" if r.eol else b""))
+        elif r.kind == "S" and r.code is not None:
+            h.status = ExitStatus(*decode_wait_status(r.code))
+        elif r.kind == "N":
+            text = r.data.decode(errors="replace").strip()
+            if text:
+                h.connector_lines.append(text)
+                h.err.feed(text.encode() + b"\n")
+        elif r.kind == "K":
+            h.err.feed(r.data + b"\n")
+        elif r.kind == "T" and r.code is not None:
+            await self._state(h, r)
+
+    def _root_record(self, r: Record) -> None:
+        if r.kind == "T" and r.code == State.FILE_SEND_FAILED and self._transfers is not None:
+            # A put the root could not send: fail every host still waiting.
+            for h in self._hosts:
+                if h.transfers_left and not h.ended.is_set():
+                    h.transfer_failed = True
+                    h.transfers_left = 0
+                    self._end(h, ExitStatus(1, None))
+        elif r.kind in ("K", "X", "N") and r.data:
+            logger.debug("taktuk: %s", r.data.decode(errors="replace"))
+
+    async def _state(self, h: _Host, r: Record) -> None:
+        code = r.code
+        if code == State.CONNECTION_INITIALIZED:
+            h.connected = True
+        elif code == State.CONNECTION_FAILED or (
+            code == State.CONNECTION_LOST and not h.ended.is_set()
+        ):
+            if code == State.CONNECTION_FAILED:
+                h.unreachable = h.connector_lines[-1] if h.connector_lines else "connection failed"
+            else:
+                h.unreachable = "connection lost"
+            self._end(h, ExitStatus(None, None))
+            await self._maybe_send_transfers()
+        elif code == State.NUMBERED and r.rank is not None:
+            h.rank = r.rank
+            h.connected = True
+            await self._maybe_send_transfers()
+        elif code == State.COMMAND_STARTED:
+            h.started = True
+            h.started_event.set()
+            if r.rank is not None:
+                h.rank = r.rank
+            self._after_start(h)
+        elif code == State.COMMAND_FAILED:
+            h.error = "taktuk could not execute the command"
+            self._end(h, ExitStatus(None, None))
+        elif code == State.COMMAND_TERMINATED:
+            self._end(h, h.status or ExitStatus(None, None))
+        elif code in (State.FILE_RECEPTION_FAILED, State.FILE_SEND_FAILED):
+            h.transfer_failed = True
+            self._transfer_done(h)
+        elif code == State.FILE_RECEPTION_TERMINATED:
+            self._transfer_done(h)
+
+    def _after_start(self, h: _Host) -> None:
+        """Deliver what was asked before the command started (a kill, stdin data)."""
+        if self._tg is None or h.rank is None:
+            return
+        lines = []
+        if h.kill_signal is not None:
+            lines.append(f"{h.rank} kill {h.kill_signal}\n".encode())
+        for data in h.pending_input:
+            lines.append(self._input_line(h.rank, data))
+        h.pending_input.clear()
+        if lines:
+            self._tg.start_soon(self._shielded, lambda: self._send(b"".join(lines)))
+
+    def _transfer_done(self, h: _Host) -> None:
+        h.transfers_left -= 1
+        if h.transfers_left <= 0 and not h.ended.is_set():
+            self._end(h, ExitStatus(1 if h.transfer_failed else 0, None))
+
+    def _end(self, h: _Host, status: ExitStatus) -> None:
+        if h.ended.is_set():
+            return
+        h.status = status
+        h.out.close()
+        h.err.close()
+        h.ended.set()
+        h.started_event.set()
+
+    # ------------------------------------------------------------- transfers
+
+    async def _maybe_send_transfers(self) -> None:
+        """Once every host is numbered or unreachable, send the puts/gets, grouped by
+        identical paths, each to the set of ranks it concerns."""
+        if self._transfers is None or self._transfers_sent:
+            return
+        if any(h.rank is None and not h.ended.is_set() for h in self._hosts):
+            return
+        self._transfers_sent = True
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for h, (kind, sources, dest) in zip(self._hosts, self._transfers, strict=True):
+            if h.ended.is_set() or h.rank is None:
+                continue
+            for src in sources:
+                groups.setdefault((kind, src, dest), []).append(h.rank)
+        lines = []
+        for (kind, src, dest), ranks in groups.items():
+            if kind == "put" and src in self._missing:
+                # taktuk would fail the whole command at the root, for every host.
+                for h in self._hosts:
+                    if h.rank in ranks:
+                        h.err.feed(f"no such local file: {src}\n".encode())
+                        h.transfer_failed = True
+                        self._transfer_done(h)
+                continue
+            opening, closing = delimiters_for(src, dest)
+            lines.append(
+                f"{rank_set(ranks)} {kind} {opening} {src} {closing} {opening} {dest} {closing}\n"
+            )
+        if lines:
+            await self._send("".join(lines).encode())
+
+    # ------------------------------------------------------------ commands
+
+    async def _send(self, data: bytes) -> None:
+        channel = self._channel
+        if channel is None or channel.has_exited():
+            return
+        async with self._write_lock:
+            try:
+                await channel.send(data)
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                logger.debug("taktuk: could not send %r", data[:200])
+
+    def _input_line(self, rank: int, data: bytes | None) -> bytes:
+        if data is None:
+            return f"{rank} input close\n".encode()
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="execo-taktuk-")
+        fd, path = tempfile.mkstemp(dir=self._tmpdir)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        opening, closing = delimiters_for(path)
+        return f"{rank} input file {opening} {path} {closing}\n".encode()
+
+    async def write(self, h: _Host, data: bytes | None) -> None:
+        if h.ended.is_set():
+            raise BrokenPipeError("the command has ended")
+        if h.rank is None or not h.started:
+            h.pending_input.append(data)
+            return
+        await self._send(self._input_line(h.rank, data))
+
+    async def _signal(self, h: _Host, sig: int) -> None:
+        """Queue ``sig`` for ``h`` and send every queued kill of that signal as one command."""
+        h.kill_signal = sig
+        self._kill_queue.setdefault(sig, set()).add(h)
+        await anyio.sleep(0.01)  # let the other processes killed at this moment queue theirs
+        queued = self._kill_queue.pop(sig, set())
+        ranks = sorted(q.rank for q in queued if q.rank is not None and not q.ended.is_set())
+        if not ranks:
+            return
+        running = [x for x in self._hosts if x.started and not x.ended.is_set()]
+        target = "broadcast" if len(ranks) == len(running) else rank_set(ranks)
+        await self._send(f"{target} kill {sig}\n".encode())
+
+    async def kill(self, h: _Host, grace: float) -> bool:
+        """Kill the command of ``h``; returns whether SIGKILL was needed."""
+        if h.ended.is_set():
+            return False
+        if self._transfers is not None:
+            # No remote command to kill: stop taktuk itself when the session closes.
+            self._abort = True
+            h.error = "transfer killed"
+            self._end(h, ExitStatus(None, None))
+            return False
+        await self._signal(h, signal.SIGTERM)
+        with anyio.move_on_after(grace):
+            await h.ended.wait()
+        if h.ended.is_set():
+            return False
+        await self._signal(h, signal.SIGKILL)
+        with anyio.move_on_after(min(grace, 2.0)):
+            await h.ended.wait()
+        if not h.ended.is_set() and h.remote_pid is not None:
+            await _ssh_kill_all([h], grace=0.5)
+            with anyio.move_on_after(1.0):
+                await h.ended.wait()
+        if not h.ended.is_set():
+            h.error = h.error or "killed; taktuk gave no exit status"
+            self._end(h, ExitStatus(None, signal.SIGKILL if h.started else None))
+        return True
+
+
+def rank_set(ranks: Sequence[int]) -> str:
+    """taktuk's set notation for ``ranks``: ``1-3/7/9-10`` (pure)."""
+    parts: list[str] = []
+    values = sorted(set(ranks))
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return "/".join(parts)
+
+
+async def _ssh_kill_all(hosts: Sequence[_Host], grace: float) -> None:
+    """Kill the remote process groups of ``hosts`` through fresh ssh connections."""
+    limiter = anyio.CapacityLimiter(_SSH_KILLERS)
+
+    async def one(h: _Host) -> None:
+        assert h.remote_pid is not None
+        argv = [
+            *ssh_argv(h.params, h.host.address, pty=False),
+            remote_kill_script(h.remote_pid, grace),
+        ]
+        async with limiter:
+            with anyio.move_on_after(h.params.connect_timeout + grace + 5):
+                try:
+                    channel = await spawn_local(argv, env=None, cwd=None, pty=False, stdin=False)
+                except OSError as e:
+                    logger.warning("cannot kill pid %s on %s: %s", h.remote_pid, h.host, e)
+                    return
+                try:
+                    await channel.wait()
+                finally:
+                    await channel.aclose()
+
+    with anyio.CancelScope(shield=True):
+        async with anyio.create_task_group() as tg:
+            for h in hosts:
+                tg.start_soon(one, h)
+
+
+class _HostChannel:
+    """The :class:`~execo._channel.Channel` of one host inside a taktuk session."""
+
+    pid: int | None = None
+
+    def __init__(self, session: TaktukSession, host: _Host) -> None:
+        self._session = session
+        self._host = host
+        self.stdout: ByteSource | None = host.out
+        self.stderr: ByteSource | None = host.err
+
+    async def wait(self) -> ExitStatus:
+        await self._host.ended.wait()
+        assert self._host.status is not None
+        return self._host.status
+
+    def has_exited(self) -> bool:
+        return self._host.ended.is_set()
+
+    async def send(self, data: bytes) -> None:
+        await self._session.write(self._host, data)
+
+    async def close_stdin(self) -> None:
+        await self._session.write(self._host, None)
+
+    async def terminate(self, grace: float) -> bool:
+        return await self._session.kill(self._host, grace)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class TaktukProcess(ProcessBase):
+    """One host of a taktuk action (:class:`~execo.TaktukRemote`, ``TaktukPut``...).
+
+    It has the state model of every process (``exit_code``, ``exit_signal``, ``stdout`` with
+    its newlines, ``stderr``, ``timeouted``, ``killed``, ``status`` UNREACHABLE when taktuk
+    could not connect or lost the connection), and ``expect``, ``lines``, ``write``,
+    ``kill`` and ``timeout`` work as for any process. It runs only as part of its action:
+    the action's taktuk carries it.
+
+    Attributes:
+        remote_pid: pid of the remote shell, which leads the command's process group.
+    """
+
+    _kind: ClassVar[str] = "TaktukProcess"
+
+    def __init__(
+        self,
+        cmd: str | Sequence[str],
+        host: HostLike,
+        *,
+        connection_params: ConnectionParamsLike = None,
+        **kwargs: object,
+    ) -> None:
+        for bad in ("shell", "pty", "env", "cwd"):
+            if kwargs.get(bad):
+                raise TypeError(f"TaktukProcess does not support {bad}=")
+        host = Host.of(host)
+        self.connection_params = connection_params
+        self.params = resolve_connection_params(connection_params, host)
+        super().__init__(cmd, **kwargs)  # type: ignore[arg-type]
+        self.host = host
+        self._session: TaktukSession | None = None
+        self._index = 0
+        self.transfer: tuple[str, Sequence[str], str] | None = None
+
+    def _clear_state(self) -> None:
+        super()._clear_state()
+        self.remote_pid: int | None = None
+
+    @property
+    def remote_cmd(self) -> str:
+        """The command as the remote shell receives it (before our pid prefix)."""
+        return str_from_cmdline(self.cmd)
+
+    def _attach(self, session: TaktukSession, index: int) -> None:
+        self._session = session
+        self._index = index
+
+    async def _spawn(self) -> Channel:
+        if self._session is None:
+            raise ExecoUsageError(
+                f"{self.name}: a TaktukProcess runs as part of its action (TaktukRemote...)"
+            )
+        grace = configuration["kill_timeout"] if self.kill_grace is UNSET else self.kill_grace
+        return await self._session.channel(self._index, float(grace))
+
+    def _on_exit(self, status: ExitStatus) -> None:
+        assert self._session is not None
+        h = self._session.host_state(self._index)
+        self.remote_pid = h.remote_pid
+        if h.unreachable is not None and not self.killed:
+            self.error = True
+            self._unreachable = True
+            self.error_reason = f"unreachable: {h.unreachable}"
+        elif h.error is not None and not self.killed:
+            self.error = True
+            self.error_reason = h.error
+
+    def _state_fields(self) -> list[str]:
+        fields = super()._state_fields()
+        if self.remote_pid is not None:
+            fields.append(f"remote_pid={self.remote_pid}")
+        return fields
+
+    def __repr__(self) -> str:
+        return f"<TaktukProcess {self.name!r} on {self.host} {self.status.value}>"
