@@ -28,17 +28,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 STATE = Path(os.environ.get("OARGRID_STANDIN_DIR", "/tmp/oargrid-standin")) / "grid.json"
 
 
-def load() -> dict:
+def load() -> dict[str, Any]:
     if STATE.exists():
-        return json.loads(STATE.read_text())
+        state: dict[str, Any] = json.loads(STATE.read_text())
+        return state
     return {"next": 1, "jobs": {}}
 
 
-def save(state: dict) -> None:
+def save(state: dict[str, Any]) -> None:
     STATE.parent.mkdir(parents=True, exist_ok=True)
     STATE.write_text(json.dumps(state))
 
@@ -52,7 +54,7 @@ def seconds(text: str) -> int:
     return h * 3600 + m * 60 + s
 
 
-def oarstat(job_id: int) -> dict:
+def oarstat(job_id: int) -> dict[str, Any]:
     out = subprocess.run(
         ["oarstat", "-f", "-j", str(job_id), "-J"], capture_output=True, text=True
     ).stdout
@@ -132,7 +134,7 @@ def oargridsub(args: list[str]) -> int:
     return 0
 
 
-def block(grid_id: str, job: dict) -> str:
+def block(grid_id: str, job: dict[str, Any]) -> str:
     lines = [
         f"Reservation # {grid_id}:",
         f"\tsubmission date : {local_date(job['submission'])}",
@@ -145,7 +147,7 @@ def block(grid_id: str, job: dict) -> str:
     return "\n".join(lines)
 
 
-def alive(job: dict) -> bool:
+def alive(job: dict[str, Any]) -> bool:
     if job["deleted"]:
         return False
     return any(
