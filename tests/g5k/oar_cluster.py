@@ -76,6 +76,15 @@ class OarCluster:
         if ids:
             subprocess.run(["oardel", *ids], capture_output=True)
 
+    def settle_for_reservations(self) -> None:
+        """Waits for one pass of OAR's scheduler (forced every 10 s by oar_up.sh).
+
+        Until then the Gantt chart still holds the jobs just deleted, and an advance
+        reservation over their resources is refused ("This reservation could run at...").
+        """
+        self.delete_all_jobs()
+        time.sleep(11)
+
 
 def _wrapper(path: Path, body: str) -> None:
     path.write_text("#!/bin/sh\n" + body + "\n")

@@ -126,6 +126,7 @@ async def test_oarsub_in_parallel_partial_failure_and_all_or_nothing(oar: OarClu
 async def test_advance_reservation_dates_are_exact(oar: OarCluster, monkeypatch) -> None:
     # The local path (no ssh), with the caller in a far time zone: dates are epochs.
     monkeypatch.setenv("PATH", f"{oar.bindir}:{os.environ['PATH']}")
+    oar.settle_for_reservations()
     monkeypatch.setenv("TZ", "Pacific/Kiritimati")
     time.tzset()
     try:

@@ -118,7 +118,8 @@ def oargridsub(args: list[str]) -> int:
     state = load()
     grid_id = state["next"]
     state["next"] += 1
-    user = getpass.getuser()
+    # the owner of the OAR jobs (the tests run this as root, with oarsub run as oartest)
+    user = oarstat(created[0][1]).get("owner") or getpass.getuser()
     state["jobs"][str(grid_id)] = {
         "user": user,
         "submission": time.time(),
