@@ -64,7 +64,11 @@ def test_reports():
 
 
 def test_deployment_and_argv():
-    hosts = [Host("n-1.lyon.grid5000.fr"), "n-2.lyon.grid5000.fr", "n-1.lyon.grid5000.fr"]
+    hosts: list[Host | str] = [
+        Host("n-1.lyon.grid5000.fr"),
+        "n-2.lyon.grid5000.fr",
+        "n-1.lyon.grid5000.fr",
+    ]
     options = "--no-kexec -r ext4"
     d = Deployment(hosts, env_name="debian11-min", user="deploy", vlan=4, other_options=options)
     assert d.addresses == ("n-1.lyon.grid5000.fr", "n-2.lyon.grid5000.fr")
