@@ -616,6 +616,24 @@ async def wait_oar_job_start(
         await anyio.sleep(max(0.0, delay))
 
 
+async def _running(
+    job: JobRef | None,
+    frontend: str | None,
+    frontend_connection_params: ConnectionParamsLike,
+    timeout: float | None,
+) -> tuple[int, str | None]:
+    """The job's id and site, once it runs (`OarJobError` if it ended or at `timeout`)."""
+    job_id, site = _job_and_site(job, frontend)
+    await wait_oar_job_start(
+        job_id,
+        site,
+        frontend_connection_params=frontend_connection_params,
+        timeout=timeout,
+        check=True,
+    )
+    return job_id, site
+
+
 async def get_oar_job_nodes(
     oar_job_id: JobRef | None = None,
     frontend: str | None = None,
@@ -637,14 +655,7 @@ async def get_oar_job_nodes(
     Raises:
         OarJobError: The job ended without running, or the wait timed out.
     """
-    job_id, site = _job_and_site(oar_job_id, frontend)
-    await wait_oar_job_start(
-        job_id,
-        site,
-        frontend_connection_params=frontend_connection_params,
-        timeout=timeout,
-        check=True,
-    )
+    job_id, site = await _running(oar_job_id, frontend, frontend_connection_params, timeout)
     info = await get_oar_job_info(
         job_id, site, frontend_connection_params=frontend_connection_params
     )
@@ -663,14 +674,7 @@ async def get_oar_job_subnets(
     Returns:
         ``([(ip, mac)], network parameters)``, see `parse_g5k_subnets`.
     """
-    job_id, site = _job_and_site(oar_job_id, frontend)
-    await wait_oar_job_start(
-        job_id,
-        site,
-        frontend_connection_params=frontend_connection_params,
-        timeout=timeout,
-        check=True,
-    )
+    job_id, site = await _running(oar_job_id, frontend, frontend_connection_params, timeout)
     ids = str(job_id)
     ip_mac, params = await _gather_commands(
         [["g5k-subnets", "-i", "-m", "-j", ids], ["g5k-subnets", "-a", "-j", ids]],
@@ -688,14 +692,7 @@ async def get_oar_job_kavlan(
     timeout: float | None = None,
 ) -> list[int]:
     """The job's KaVLAN ids (``kavlan -j ID -V``), once it runs; [] when it has none."""
-    job_id, site = _job_and_site(oar_job_id, frontend)
-    await wait_oar_job_start(
-        job_id,
-        site,
-        frontend_connection_params=frontend_connection_params,
-        timeout=timeout,
-        check=True,
-    )
+    job_id, site = await _running(oar_job_id, frontend, frontend_connection_params, timeout)
     process = await _run(
         ["kavlan", "-j", str(job_id), "-V"], site, frontend_connection_params, UNSET, check=False
     )

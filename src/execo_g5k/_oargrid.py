@@ -22,7 +22,6 @@ from execo._time import DateLike, DurationLike
 from execo._util import UNSET, Unset
 
 from . import config as _config_module
-from ._frontend import frontend_process
 from ._hostnames import natural_sort_key
 from ._oar import OarCommandError, _run
 from ._oarparse import (
@@ -342,16 +341,7 @@ async def get_oargrid_job_nodes(
     (execo returned them in set order.)
     """
     argv = ["oargridstat", "-w", "-l", str(oargrid_job_id)]
-    process = frontend_process(
-        argv,
-        frontend,
-        frontend_connection_params=frontend_connection_params,
-        timeout=timeout,
-        nolog_exit_code=True,
-    )
-    await process.run()
-    if not process.ok:
-        raise OarCommandError(process)
+    process = await _run(argv, frontend, frontend_connection_params, timeout)
     names = set(process.stdout.split())
     return [Host(name) for name in sorted(names, key=natural_sort_key)]
 
