@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -578,16 +579,14 @@ async def wait_oar_job_start(
     config = _config_module.g5k_configuration
     deadline = None if timeout is None else time.time() + timeout
     last_prediction: float | None = None
+    info = OarJobInfo(job_id=job_id, state="Unknown")
     while True:
-        command_timeout: float | Unset | None = UNSET
-        if deadline is not None:
-            command_timeout = max(1.0, deadline - time.time())
-        info = await get_oar_job_info(
-            job_id,
-            site,
-            frontend_connection_params=frontend_connection_params,
-            timeout=command_timeout,
-        )
+        # A poll still running when the wait's time is up is abandoned (its oarstat killed).
+        remaining = math.inf if deadline is None else max(0.0, deadline - time.time())
+        with anyio.move_on_after(remaining):
+            info = await get_oar_job_info(
+                job_id, site, frontend_connection_params=frontend_connection_params
+            )
         if info.state == "Running":
             return True
         if info.ended:

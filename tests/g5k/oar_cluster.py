@@ -112,12 +112,15 @@ def oar_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OarCluster
     log = tmp / "oar_up.log"
     start = time.monotonic()
     with log.open("w") as out:
-        rc = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "oar_up.sh")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "OAR_SMOKE": "0"},
-        ).returncode
+        for _ in range(2):  # once more if a daemon was slow to release its port
+            rc = subprocess.run(
+                ["bash", str(ROOT / "scripts" / "oar_up.sh")],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "OAR_SMOKE": "0"},
+            ).returncode
+            if rc == 0:
+                break
     BRING_UP["seconds"] = time.monotonic() - start
     BRING_UP["was_running"] = float(was_running)
     if rc != 0:
