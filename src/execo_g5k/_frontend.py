@@ -13,6 +13,7 @@ in UTC, so the frontend's own time zone never matters.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import socket
@@ -50,6 +51,12 @@ def get_default_frontend() -> str | None:
     configured = _config_module.g5k_configuration.default_frontend
     if configured:
         return configured
+    return _local_site()
+
+
+@functools.cache
+def _local_site() -> str | None:
+    """The site of this machine's fully qualified name (looked up once: it may be slow)."""
     m = _G5K_HOSTNAME.match(socket.getfqdn())
     return m.group(1) if m else None
 
