@@ -167,14 +167,28 @@ async def test_advance_reservation_dates_are_exact(oar: OarCluster, monkeypatch)
 
 async def test_job_that_fails_to_start(oar: OarCluster) -> None:
     p = oar.frontend_params
-    submission = OarSubmission("nodes=1", walltime=60, directory="/nonexistent/dir")
-    async with oar_job(submission, "site-a", frontend_connection_params=p) as job:
-        assert not await wait_oar_job_start(job, frontend_connection_params=p, timeout=120)
-        with pytest.raises(OarJobError, match="Cannot go into the working directory") as e:
+    # Deleted (here by the admin) while it waits: it never runs.
+    held = OarSubmission("nodes=1", walltime=60, additional_options="--hold")
+    async with oar_job(held, "site-a", frontend_connection_params=p) as job:
+        oar.delete_all_jobs()
+        assert not await wait_oar_job_start(job, frontend_connection_params=p, timeout=60)
+        with pytest.raises(OarJobError, match="ended in state Error without running") as e:
             await wait_oar_job_start(job, frontend_connection_params=p, check=True)
-        assert e.value.info.state == "Error"
+        assert ("FRAG_JOB_REQUEST", f"User root requested to frag the job {job.job_id}") in (
+            e.value.info.events
+        )
         with pytest.raises(OarJobError):
             await get_oar_job_nodes(job, frontend_connection_params=p)
+    # Its working directory does not exist: OAR launches it (it may show Running for an
+    # instant), then puts it in Error with the reason among its events.
+    submission = OarSubmission("nodes=1", walltime=60, directory="/nonexistent/dir")
+    async with oar_job(submission, "site-a", frontend_connection_params=p) as job:
+        with trio.fail_after(120):
+            while not (info := await get_oar_job_info(job, frontend_connection_params=p)).ended:
+                await trio.sleep(1)
+        assert info.state == "Error"
+        with pytest.raises(OarJobError, match="Cannot go into the working directory"):
+            await wait_oar_job_start(job, frontend_connection_params=p, check=True)
 
 
 async def test_wait_timeout(oar: OarCluster) -> None:
