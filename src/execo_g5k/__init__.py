@@ -1,10 +1,16 @@
-"""Grid'5000 layer of execo: REST API client, reference data, planning, charter.
+"""Grid'5000 layer of execo: REST API client, reference data, planning, charter, OAR jobs,
+oargrid and kadeploy.
 
 Names are defined in private modules and re-exported here and by the public modules
-`execo_g5k.api`, `execo_g5k.planning`, `execo_g5k.charter` and `execo_g5k.config`. The
+`execo_g5k.api`, `execo_g5k.planning`, `execo_g5k.charter`, `execo_g5k.config`,
+`execo_g5k.oar`, `execo_g5k.oargrid`, `execo_g5k.kadeploy` and `execo_g5k.utils`. The
 configuration in force is ``execo_g5k.config.g5k_configuration``; importing this package
-reads no file. The OAR and kadeploy layers add their names here.
+reads no file. ``default_frontend_connection_params`` and ``default_oarsh_oarcp_params``
+(defined in `execo.config`) are re-exported here and by `execo_g5k.config`.
 """
+
+from execo.config import default_frontend_connection_params as default_frontend_connection_params
+from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
 from .api import G5kApi as G5kApi
 from .api import G5kApiError as G5kApiError
@@ -59,6 +65,59 @@ from .charter import get_next_charter_period as get_next_charter_period
 from .config import G5kConfiguration as G5kConfiguration
 from .config import load_g5k_configuration as load_g5k_configuration
 from .config import set_g5k_configuration as set_g5k_configuration
+from .kadeploy import Deployment as Deployment
+from .kadeploy import DeployResult as DeployResult
+from .kadeploy import __all__ as _kadeploy_all
+from .kadeploy import deploy as deploy
+from .kadeploy import kadeploy as kadeploy
+from .kadeploy import kadeploy_argv as kadeploy_argv
+from .kadeploy import parse_kadeploy_output as parse_kadeploy_output
+from .oar import OAR_FINAL_STATES as OAR_FINAL_STATES
+from .oar import JobRef as JobRef
+from .oar import OarCommandError as OarCommandError
+from .oar import OarError as OarError
+from .oar import OarJob as OarJob
+from .oar import OarJobError as OarJobError
+from .oar import OarJobInfo as OarJobInfo
+from .oar import OarJobNotFound as OarJobNotFound
+from .oar import OarSubmission as OarSubmission
+from .oar import OarSubmitError as OarSubmitError
+from .oar import OarsubOutcome as OarsubOutcome
+from .oar import __all__ as _oar_all
+from .oar import format_oar_date as format_oar_date
+from .oar import format_oar_duration as format_oar_duration
+from .oar import get_current_oar_jobs as get_current_oar_jobs
+from .oar import get_current_oar_jobs_info as get_current_oar_jobs_info
+from .oar import get_oar_job_info as get_oar_job_info
+from .oar import get_oar_job_kavlan as get_oar_job_kavlan
+from .oar import get_oar_job_nodes as get_oar_job_nodes
+from .oar import get_oar_job_subnets as get_oar_job_subnets
+from .oar import oar_date_to_unixts as oar_date_to_unixts
+from .oar import oar_duration_to_seconds as oar_duration_to_seconds
+from .oar import oar_job as oar_job
+from .oar import oar_jobs as oar_jobs
+from .oar import oardel as oardel
+from .oar import oarsub as oarsub
+from .oar import oarsub_argv as oarsub_argv
+from .oar import oarsubgrid as oarsubgrid
+from .oar import parse_g5k_subnets as parse_g5k_subnets
+from .oar import parse_kavlan as parse_kavlan
+from .oar import parse_oarstat_json as parse_oarstat_json
+from .oar import parse_oarsub_output as parse_oarsub_output
+from .oar import wait_oar_job_start as wait_oar_job_start
+from .oargrid import OargridJobInfo as OargridJobInfo
+from .oargrid import __all__ as _oargrid_all
+from .oargrid import get_current_oargrid_jobs as get_current_oargrid_jobs
+from .oargrid import get_oargrid_job_info as get_oargrid_job_info
+from .oargrid import get_oargrid_job_key as get_oargrid_job_key
+from .oargrid import get_oargrid_job_nodes as get_oargrid_job_nodes
+from .oargrid import get_oargrid_job_oar_jobs as get_oargrid_job_oar_jobs
+from .oargrid import oargriddel as oargriddel
+from .oargrid import oargridsub as oargridsub
+from .oargrid import oargridsub_argv as oargridsub_argv
+from .oargrid import parse_oargridstat as parse_oargridstat
+from .oargrid import parse_oargridsub_output as parse_oargridsub_output
+from .oargrid import wait_oargrid_job_start as wait_oargrid_job_start
 from .planning import JOB_END_MARGIN as JOB_END_MARGIN
 from .planning import USABLE_NODE_STATES as USABLE_NODE_STATES
 from .planning import Availability as Availability
@@ -84,6 +143,11 @@ from .planning import make_jobs_specs as make_jobs_specs
 from .planning import merge_intervals as merge_intervals
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
+from .utils import __all__ as _utils_all
+from .utils import get_default_frontend as get_default_frontend
+from .utils import get_frontend_host as get_frontend_host
+from .utils import get_kavlan_host_name as get_kavlan_host_name
+from .utils import make_frontend_connection_params as make_frontend_connection_params
 
 __all__ = list(
     dict.fromkeys(
@@ -91,6 +155,12 @@ __all__ = list(
             *_api_all,
             *_planning_all,
             *_charter_all,
+            *_oar_all,
+            *_oargrid_all,
+            *_kadeploy_all,
+            *_utils_all,
+            "default_frontend_connection_params",
+            "default_oarsh_oarcp_params",
             "G5kConfiguration",
             "load_g5k_configuration",
             "set_g5k_configuration",

@@ -53,6 +53,14 @@ class G5kConfiguration:
             for its version; after that one request checks it.
         default_frontend: Site whose frontend is used by default.
         oar_job_key_file: Key file given to ``oarsub -k -i``.
+        oar_job_origin: Every oarsub gets ``-t origin=<this>`` (Grid'5000 statistics, as in
+            execo); None leaves it out (stock OAR's admission rules refuse unknown types).
+        default_timeout: Seconds allowed to each OAR, oargrid and kadeploy frontend command
+            when the caller gives no timeout.
+        no_ssh_for_local_frontend: Run the default site's commands locally, without ssh
+            (the script runs on that frontend).
+        polling_interval: Seconds between two ``oarstat`` calls of `wait_oar_job_start`.
+        tiny_polling_interval: The same, once the predicted start has passed.
     """
 
     api_uri: str = "https://api.grid5000.fr/"
@@ -72,6 +80,7 @@ class G5kConfiguration:
     api_cache_max_age: float = 3600.0
     default_frontend: str | None = None
     oar_job_key_file: str | None = None
+    oar_job_origin: str | None = "execo"
     # Used by the OAR and kadeploy layers (accepted here for execo compatibility).
     kadeploy3: str = "kadeploy3"
     kadeploy3_options: str = "-k -d"
@@ -136,6 +145,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "api_cache_max_age": _NUM,
     "default_frontend": _OPT_STR,
     "oar_job_key_file": _OPT_STR,
+    "oar_job_origin": _OPT_STR,
     "kadeploy3": (str,),
     "kadeploy3_options": (str,),
     "default_env_name": _OPT_STR,

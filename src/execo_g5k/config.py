@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from execo.config import default_frontend_connection_params as default_frontend_connection_params
+from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
+
 from ._config import G5kConfiguration as G5kConfiguration
 from ._config import default_config_path as default_config_path
 from ._config import read_g5k_configuration as read_g5k_configuration
@@ -32,6 +35,8 @@ __all__ = [
     "set_g5k_configuration",
     "read_g5k_configuration",
     "default_config_path",
+    "default_frontend_connection_params",
+    "default_oarsh_oarcp_params",
 ]
 
 g5k_configuration: G5kConfiguration = G5kConfiguration()

@@ -96,3 +96,14 @@ async def api(
     config = dataclasses.replace(g5k_config, api_cache_dir=str(_warm_cache_dir))
     async with G5kApi(config) as api:
         yield api
+
+
+from .oar_cluster import BRING_UP, oar, oar_cluster  # noqa: E402, F401
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if "seconds" in BRING_UP:
+        already = " (it was already running)" if BRING_UP["was_running"] else ""
+        terminalreporter.write_line(
+            f"real OAR server: scripts/oar_up.sh took {BRING_UP['seconds']:.1f} s{already}"
+        )

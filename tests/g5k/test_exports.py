@@ -10,7 +10,7 @@ import pytest
 
 import execo_g5k
 
-PUBLIC = ["api", "planning", "charter", "config"]
+PUBLIC = ["api", "planning", "charter", "config", "oar", "oargrid", "kadeploy", "utils"]
 
 
 @pytest.mark.parametrize("name", PUBLIC)
@@ -28,9 +28,19 @@ def test_all_matches_public_names(name):
 
 def test_package_reexports_the_public_modules():
     expected = set()
-    for name in ("api", "planning", "charter"):
+    for name in ("api", "planning", "charter", "oar", "oargrid", "kadeploy", "utils"):
         expected |= set(importlib.import_module(f"execo_g5k.{name}").__all__)
     expected |= {"G5kConfiguration", "load_g5k_configuration", "set_g5k_configuration"}
+    expected |= {"default_frontend_connection_params", "default_oarsh_oarcp_params"}
     assert set(execo_g5k.__all__) == expected
     for name in execo_g5k.__all__:
         assert getattr(execo_g5k, name) is not None
+
+
+def test_oarsh_params_are_the_core_ones():
+    import execo
+    import execo_g5k.config
+
+    assert execo_g5k.default_oarsh_oarcp_params is execo.default_oarsh_oarcp_params
+    assert execo_g5k.config.default_oarsh_oarcp_params is execo.default_oarsh_oarcp_params
+    assert execo_g5k.default_frontend_connection_params is execo.default_frontend_connection_params
