@@ -319,6 +319,7 @@ def test_files_are_plain_json_lines(store: Path) -> None:
     assert json.loads(lines[1].split(b" ", 1)[1]) == [
         "C",
         0,
+        2,
         [{"n": 1, "t": {"$tuple": [1, "a"]}}, {"n": 2, "t": {"$tuple": [1, "a"]}}],
     ]
 
