@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 _TAGS: Final = ("$tuple", "$frozenset", "$dict")
+_DECODER: Final = json.JSONDecoder()
 
 
 def frame(body: bytes) -> bytes:
@@ -86,9 +87,12 @@ def parse_events(data: bytes) -> tuple[list[Any], int]:
     bodies, good = split_records(data)
     if not bodies:
         return [], good
+    text = (b"[%b]" % b",".join(bodies)).decode("utf-8", "replace")
     try:
-        events: list[Any] = json.loads(b"[%b]" % b",".join(bodies))
+        events, end = _DECODER.raw_decode(text)  # json.loads(bytes) costs 2x more
     except ValueError:  # pragma: no cover - a matching crc32 over bad JSON: find which
+        return parse_records(data)
+    if end != len(text) or len(events) != len(bodies):  # pragma: no cover - as above
         return parse_records(data)
     return events, good
 
