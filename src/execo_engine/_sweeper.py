@@ -36,6 +36,8 @@ _ALL: Final = frozenset((TODO, INPROGRESS, DONE, SKIPPED))
 
 
 def _as_key(combination: Mapping[str, Any]) -> HashableDict:
+    if not isinstance(combination, Mapping):
+        raise CombinationError(f"a combination maps factors to levels; not {combination!r}")
     key = combination if isinstance(combination, HashableDict) else HashableDict(combination)
     try:
         hash(key)

@@ -149,6 +149,8 @@ def test_unknown_and_unstorable_combinations(store: Path) -> None:
             s.done({"a": 99})
         with pytest.raises(CombinationError, match="unhashable"):
             s.done({"a": [1]})
+        with pytest.raises(CombinationError, match="maps factors to levels"):
+            s.done(None)  # type: ignore[arg-type]  # get_next() returned None: all taken
     with pytest.raises(CombinationError, match="not object"):
         ParamSweeper(store, [{"a": object()}])
 
