@@ -471,3 +471,16 @@ def test_stored_combinations_are_decoded_on_demand_and_keep_their_identity(
         s.done(dict(second))  # an equal plain dict: looked up by value
         assert s.counts().done == 2
         assert dict(combs[-1]) in s.get_remaining()
+
+
+def test_combinations_added_by_another_worker_are_found_by_value(store: Path) -> None:
+    more = sweep({"a": range(6), "b": ["x", "y", "z"]})
+    with ParamSweeper(store, COMBS) as a:
+        assert {"a": 0, "b": "x"} in a.get_sweeps()  # a's value index is built now
+        with ParamSweeper(store, more) as b:
+            b.done(take(b))
+        a.done(more[-1])  # unknown to a until it reads what b added
+        a.skip(dict(more[-2]))
+        assert a.counts() == (12, 11, 0, 0, 1)  # a still works on its own sweeps
+        a.set_sweeps()
+        assert a.counts() == (18, 15, 1, 0, 2)
