@@ -27,6 +27,7 @@ import bisect
 import contextlib
 import gc
 import json
+import operator
 import os
 import re
 import time
@@ -284,9 +285,15 @@ class SweeperStore:
 
     def register(self, sweeps: Iterable[Mapping[str, Any]] | None) -> list[int]:
         """The indices of ``sweeps`` (distinct, in order), storing the new ones; None: all."""
+        stored = self.combinations
         if sweeps is None:
-            return list(range(len(self.combinations)))
-        keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in sweeps)
+            return list(range(len(stored)))
+        given = sweeps if isinstance(sweeps, list) else list(sweeps)
+        if given and len(given) == len(stored) and all(map(operator.eq, given, stored)):
+            # Reopened with the sweeps it was created with (the usual continuation): the
+            # stored ones are distinct, so these are too, and nothing needs hashing.
+            return list(range(len(given)))
+        keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in given)
         try:
             positions = dict.fromkeys(keys, -1)  # distinct, in order; hashes each once
         except TypeError as e:

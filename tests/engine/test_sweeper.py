@@ -471,6 +471,12 @@ def test_stored_combinations_are_decoded_on_demand_and_keep_their_identity(
         s.done(dict(second))  # an equal plain dict: looked up by value
         assert s.counts().done == 2
         assert dict(combs[-1]) in s.get_remaining()
+    with ParamSweeper(store, [dict(c) for c in combs]) as s:  # equal, in order: no hashing
+        assert s.counts() == (30_000, 29_998, 0, 0, 2)
+        assert take(s) == combs[2]
+    with ParamSweeper(store, combs[::-1]) as s:  # the same, in another order: by value
+        assert s.counts() == (30_000, 29_997, 0, 1, 2)
+        assert take(s) == combs[-1]
 
 
 def test_combinations_added_by_another_worker_are_found_by_value(store: Path) -> None:
