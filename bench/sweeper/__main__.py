@@ -82,30 +82,45 @@ def _run_workers(argv: list[str], count: int = 2) -> dict[str, float]:
     }
 
 
-def _ours(n: int, seconds: float, repeat: int) -> dict[str, dict[str, float]]:
-    template = WORK / f"ours-{n}"
-    shutil.rmtree(template, ignore_errors=True)
-    t0 = time.perf_counter()
-    ParamSweeper(template, sweep(_params(n))).close()
-    print(f"  ours: created N={n} in {time.perf_counter() - t0:.1f} s", flush=True)
-    out = {}
-    for mode in OURS:
-        runs = []
-        for _ in range(repeat):
-            store = WORK / f"ours-{n}-{mode}"
-            shutil.rmtree(store, ignore_errors=True)
-            shutil.copytree(template, store)
-            argv = [sys.executable, "-m", "bench.sweeper.worker", str(store), mode, str(seconds)]
-            runs.append(_run_workers(argv))
-            print(f"  ours {mode}: {runs[-1]}", flush=True)
-            shutil.rmtree(store)
-        ranked = sorted(runs, key=lambda r: r["rate"])
-        out[mode] = {
+def _ours(sizes: list[int], seconds: float, repeat: int) -> dict[int, dict[str, dict[str, float]]]:
+    """Every (N, mode) cell, ``repeat`` times, round-robin: a busy spell of the machine's other
+    jobs then spreads over all the cells instead of spoiling one N."""
+    templates = {}
+    for n in sizes:
+        templates[n] = WORK / f"ours-{n}"
+        shutil.rmtree(templates[n], ignore_errors=True)
+        t0 = time.perf_counter()
+        ParamSweeper(templates[n], sweep(_params(n))).close()
+        print(f"ours: created N={n} in {time.perf_counter() - t0:.1f} s", flush=True)
+    runs: dict[tuple[int, str], list[dict[str, float]]] = {}
+    for round_ in range(repeat):
+        for n in sizes:
+            for mode in OURS:
+                store = WORK / f"ours-{n}-{mode}"
+                shutil.rmtree(store, ignore_errors=True)
+                shutil.copytree(templates[n], store)
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "bench.sweeper.worker",
+                    str(store),
+                    mode,
+                    str(seconds),
+                ]
+                result = _run_workers(argv)
+                runs.setdefault((n, mode), []).append(result)
+                print(f"  round {round_ + 1} N={n} ours {mode}: {result}", flush=True)
+                shutil.rmtree(store)
+    for template in templates.values():
+        shutil.rmtree(template)
+    out: dict[int, dict[str, dict[str, float]]] = {n: {} for n in sizes}
+    for (n, mode), cell in runs.items():
+        ranked = sorted(cell, key=lambda r: r["rate"])
+        out[n][mode] = {
             **ranked[len(ranked) // 2],  # the median run
             "min": ranked[0]["rate"],
             "max": ranked[-1]["rate"],
         }
-    shutil.rmtree(template)
     return out
 
 
@@ -208,9 +223,10 @@ def _table(
             *lines,
             "",
             f"- Ours: each cell is the median of {args.repeat} runs of {args.seconds:g} s (or of "
-            "the whole sweep when N is small), with the slowest and fastest run in parentheses: "
-            "on a shared machine they move with the other jobs' load, the durable columns most "
-            "(their cost is fsync latency); *durable*: `done()` returns after `fdatasync`; "
+            "the whole sweep when N is small; the runs of all cells taken in turn), with the "
+            "slowest and fastest run in parentheses: on a shared machine they move with the "
+            "other jobs' load, the durable columns most (their cost is fsync latency); "
+            "*durable*: `done()` returns after `fdatasync`; "
             "*16 tasks*: 16 trio tasks per process share one AsyncParamSweeper, whose "
             "concurrent calls are combined into batches (one lock, write and fsync each); "
             "*relaxed*: `durable=False`, `done()` returns once its record is written to the "
@@ -247,12 +263,12 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     rows: dict[int, dict[str, dict[str, float] | None]] = {}
     load_start = os.getloadavg()[0]
-    for exponent in args.sizes:
-        n = 10**exponent
-        print(f"N = {n}", flush=True)
-        cells: dict[str, dict[str, float] | None] = dict(_ours(n, args.seconds, args.repeat))
-        cells["execo"] = _execo(n, args.peer_seconds)
-        rows[n] = cells
+    sizes = [10**exponent for exponent in args.sizes]
+    for n, cells in _ours(sizes, args.seconds, args.repeat).items():
+        rows[n] = dict(cells)
+    for n in sizes:
+        print(f"execo 2.8.2, N = {n}", flush=True)
+        rows[n]["execo"] = _execo(n, args.peer_seconds)
     table = _table(rows, args, (load_start, os.getloadavg()[0]))
     print(table)
     if not args.no_write:
