@@ -283,16 +283,16 @@ class SweeperStore:
         self.state.grow(size)
         self._compact_at = max(self.compact_min_records, 4 * size)
 
-    def register(self, sweeps: Iterable[Mapping[str, Any]] | None) -> list[int]:
+    def register(self, sweeps: Iterable[Mapping[str, Any]] | None) -> Sequence[int]:
         """The indices of ``sweeps`` (distinct, in order), storing the new ones; None: all."""
         stored = self.combinations
         if sweeps is None:
-            return list(range(len(stored)))
+            return range(len(stored))
         given = sweeps if isinstance(sweeps, list) else list(sweeps)
         if given and len(given) == len(stored) and all(map(operator.eq, given, stored)):
             # Reopened with the sweeps it was created with (the usual continuation): the
             # stored ones are distinct, so these are too, and nothing needs hashing.
-            return list(range(len(given)))
+            return range(len(given))
         keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in given)
         try:
             positions = dict.fromkeys(keys, -1)  # distinct, in order; hashes each once

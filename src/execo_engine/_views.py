@@ -53,6 +53,7 @@ class CombinationSet(AbstractSet[HashableDict]):
         return (
             i is not None
             and i < len(self._states)
+            and i < len(self._pos)
             and self._pos[i] >= 0
             and self._states[i] in self._wanted
         )
