@@ -191,9 +191,12 @@ class SweepState:
 
     def reset(self, also_inprogress: bool) -> None:
         """Skipped (and, if asked, in-progress) indices go back to todo."""
-        for index, state in enumerate(self.states):
-            if state == SKIPPED or (also_inprogress and state == INPROGRESS):
+        states = self.states
+        for state in (SKIPPED, INPROGRESS) if also_inprogress else (SKIPPED,):
+            index = states.find(state)  # a C scan: Python work only for the indices moved
+            while index >= 0:
                 self.set_state(index, TODO)
+                index = states.find(state, index + 1)
 
     # -- queries ---------------------------------------------------------------------------
 
