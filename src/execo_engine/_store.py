@@ -81,6 +81,20 @@ def _check_header(record: Any, kind: str, path: str) -> None:
         )
 
 
+def _is_chunk(record: Any) -> bool:
+    """Whether ``record`` is ``["C", first, count, [combination, ...]]`` (count right)."""
+    return (
+        isinstance(record, list)
+        and len(record) == 4
+        and record[0] == "C"
+        and type(record[1]) is int
+        and type(record[2]) is int
+        and isinstance(record[3], list)
+        and len(record[3]) == record[2]
+        and all(isinstance(c, HashableDict) for c in record[3])
+    )
+
+
 class Combinations(Sequence[HashableDict]):
     """The stored combinations by index, decoded a chunk at a time when first needed.
 
@@ -93,6 +107,7 @@ class Combinations(Sequence[HashableDict]):
         self._starts: list[int] = []
         self._bodies: list[bytes | None] = []
         self._chunks: list[list[HashableDict] | None] = []
+        self._counts: list[int] = []
         self._len = 0
         self._index: dict[HashableDict, int] | None = None
         self._decoding = threading.Lock()
@@ -139,6 +154,8 @@ class Combinations(Sequence[HashableDict]):
             finally:
                 if enabled:
                     gc.enable()
+            if not _is_chunk(record) or record[2] != self._counts[k]:
+                raise SweeperFormatError(f"damaged combinations record (first {self._starts[k]})")
             chunk: list[HashableDict] = record[3]
             self._chunks[k] = chunk
             self._bodies[k] = None
@@ -146,13 +163,26 @@ class Combinations(Sequence[HashableDict]):
 
     def add_body(self, body: bytes, path: str) -> None:
         """Append a chunk record read from the file (decoded later)."""
+        damaged = SweeperFormatError(f"{path}: out-of-sequence or damaged combinations record")
         m = _CHUNK_HEAD.match(body)
-        if m is None or int(m.group(1)) != self._len:
-            raise SweeperFormatError(f"{path}: out-of-sequence or damaged combinations record")
+        chunk: list[HashableDict] | None = None
+        if m is not None:
+            first, count = int(m.group(1)), int(m.group(2))
+        else:  # not the compact JSON this package writes (another writer?): decode it now
+            try:
+                record = decode_chunk(body)
+            except ValueError:
+                raise damaged from None
+            if not _is_chunk(record):
+                raise damaged
+            first, count, chunk = record[1], record[2], record[3]
+        if first != self._len:
+            raise damaged
         self._starts.append(self._len)
-        self._bodies.append(body)
-        self._chunks.append(None)
-        self._len += int(m.group(2))
+        self._bodies.append(None if chunk is not None else body)
+        self._chunks.append(chunk)
+        self._counts.append(count)
+        self._len += count
         if self._index is not None:
             self._index_chunk(len(self._starts) - 1)
 
@@ -161,6 +191,7 @@ class Combinations(Sequence[HashableDict]):
         self._starts.append(self._len)
         self._bodies.append(None)
         self._chunks.append(chunk)
+        self._counts.append(len(chunk))
         self._len += len(chunk)
         if self._index is not None:
             self._index_chunk(len(self._starts) - 1)

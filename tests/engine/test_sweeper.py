@@ -490,3 +490,31 @@ def test_combinations_added_by_another_worker_are_found_by_value(store: Path) ->
         assert a.counts() == (12, 11, 0, 0, 1)  # a still works on its own sweeps
         a.set_sweeps()
         assert a.counts() == (18, 15, 1, 0, 2)
+
+
+def test_combinations_written_by_another_json_writer_are_read(store: Path) -> None:
+    ParamSweeper(store, COMBS).close()
+    path = store / "combinations.jsonl"
+    lines = []
+    for line in path.read_bytes().splitlines():
+        body = json.dumps(json.loads(line.split(b" ", 1)[1])).encode()  # with spaces
+        lines.append(b"%08x %b\n" % (zlib.crc32(body), body))
+    path.write_bytes(b"".join(lines))
+    with ParamSweeper(store) as s:
+        assert list(s.get_sweeps()) == COMBS
+        s.done(take(s))
+    # A count that does not match its list is refused, not misread.
+    body = json.dumps(["C", 12, 3, [{"a": 9, "b": "x"}]]).encode()
+    with open(path, "ab") as f:
+        f.write(b"%08x %b\n" % (zlib.crc32(body), body))
+    with pytest.raises(SweeperFormatError, match="damaged combinations record"):
+        ParamSweeper(store)
+    # In the compact form it is only decoded when needed: refused then.
+    path.write_bytes(path.read_bytes().rsplit(b"\n", 2)[0] + b"\n")
+    body = b'["C",12,3,[{"a":9,"b":"x"}]]'
+    with open(path, "ab") as f:
+        f.write(b"%08x %b\n" % (zlib.crc32(body), body))
+    with ParamSweeper(store) as s:
+        assert len(s.get_sweeps()) == 15
+        with pytest.raises(SweeperFormatError, match="damaged combinations record"):
+            list(s.get_sweeps())
