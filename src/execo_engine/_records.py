@@ -23,15 +23,19 @@ from ._errors import CombinationError
 from ._sweep import HashableDict
 
 __all__ = [
+    "decode_chunk",
     "decode_combinations",
     "dumps",
     "encode_combination",
     "encode_event",
     "frame",
+    "parse_events",
     "parse_records",
+    "split_records",
 ]
 
 _TAGS: Final = ("$tuple", "$frozenset", "$dict")
+_DECODER: Final = json.JSONDecoder()
 
 
 def frame(body: bytes) -> bytes:
@@ -54,6 +58,43 @@ def encode_event(event: list[Any]) -> bytes:
         if len(event) == 3 and type(token) is str and token.isalnum() and token.isascii():
             return frame(b'["%s",%d,"%s"]' % (event[0].encode("ascii"), target, token.encode()))
     return frame(dumps(event))
+
+
+def split_records(data: bytes) -> tuple[list[bytes], int]:
+    """The bodies of the whole, undamaged framed lines at the start of ``data``.
+
+    Returns:
+        ``(bodies, good)``: the JSON bytes of each good line, undecoded, and how many bytes of
+        ``data`` they take (see :func:`parse_records`).
+    """
+    bodies: list[bytes] = []
+    append = bodies.append
+    crc32 = zlib.crc32
+    pos = 0
+    lines = data.split(b"\n")
+    lines.pop()  # what follows the last newline: empty, or a line not (yet) whole
+    for line in lines:
+        body = line[9:]
+        if len(line) < 10 or line[8] != 0x20 or line[:8] != b"%08x" % crc32(body):
+            break
+        append(body)
+        pos += len(line) + 1
+    return bodies, pos
+
+
+def parse_events(data: bytes) -> tuple[list[Any], int]:
+    """:func:`parse_records` for journals, with one ``json.loads`` for all the lines."""
+    bodies, good = split_records(data)
+    if not bodies:
+        return [], good
+    text = (b"[%b]" % b",".join(bodies)).decode("utf-8", "replace")
+    try:
+        events, end = _DECODER.raw_decode(text)  # json.loads(bytes) costs 2x more
+    except ValueError:  # pragma: no cover - a matching crc32 over bad JSON: find which
+        return parse_records(data)
+    if end != len(text) or len(events) != len(bodies):  # pragma: no cover - as above
+        return parse_records(data)
+    return events, good
 
 
 def parse_records(data: bytes, loads: Callable[[bytes], Any] = json.loads) -> tuple[list[Any], int]:
@@ -136,3 +177,19 @@ def _decode_object(pairs: list[tuple[str, Any]]) -> object:
 def decode_combinations(body: bytes | str) -> Any:
     """Parse JSON whose objects are combinations or tagged values (see the module docstring)."""
     return json.loads(body, object_pairs_hook=_decode_object)
+
+
+def decode_chunk(body: bytes) -> list[Any]:
+    """Parse a record of the combinations file: its objects become :class:`HashableDict`.
+
+    Without any ``"$`` in it (no tagged value, no factor or str level starting with ``$``)
+    every JSON object is a combination: plain ``json.loads`` then one copy each is 3x faster
+    than a decoding hook.
+    """
+    if b'"$' in body:
+        return decode_combinations(body)  # type: ignore[no-any-return]
+    record: list[Any] = json.loads(body)
+    for i, item in enumerate(record):
+        if isinstance(item, list):
+            record[i] = list(map(HashableDict, item))
+    return record

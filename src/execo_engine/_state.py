@@ -21,6 +21,7 @@ Journal events (JSON arrays; ``i`` is an index or a list of indices)::
 
 from __future__ import annotations
 
+import array
 import heapq
 import time
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ SKIPPED: Final = 3
 STATE_NAMES: Final = ("todo", "inprogress", "done", "skipped")
 _TO_CHARS: Final = bytes.maketrans(b"\x00\x01\x02\x03", b"tids")
 _FROM_CHARS: Final = bytes.maketrans(b"tids", b"\x00\x01\x02\x03")
+_MINUS_ONE: Final = array.array("q", [-1])
 
 
 @dataclass(slots=True, kw_only=True)
@@ -78,8 +80,9 @@ class SweepState:
         self.owner: dict[int, str] = {}
         self.owned: dict[str, set[int]] = {}
         self.workers: dict[str, WorkerInfo] = {}
-        self.order: list[int] = []
-        self.pos: list[int] = []
+        self.order: Sequence[int] = range(0)  # the selection
+        # index -> its position in order, or -1; indices past its end are not selected.
+        self.pos: array.array[int] | range = range(0)
         self.counts = [0, 0, 0, 0]
         self._cursor = 0
         self._heap: list[int] = []
@@ -91,20 +94,27 @@ class SweepState:
         """Know indices up to ``size - 1`` (new ones are todo and outside the selection)."""
         missing = size - len(self.states)
         if missing > 0:
-            self.states.extend(bytes(missing))
-            self.pos.extend([-1] * missing)
+            self.states.extend(bytes(missing))  # new indices: todo, and not selected
 
     def select(self, indices: Sequence[int]) -> None:
-        """Make ``indices`` (distinct, in sweep order) the selection."""
-        self.grow(max(indices, default=-1) + 1)
-        self.order = list(indices)
-        pos = [-1] * len(self.states)
-        counts = [0, 0, 0, 0]
+        """Make ``indices`` (distinct, in sweep order) the selection.
+
+        ``range(n)`` over every known index (every stored combination, in stored order: the
+        usual case) costs a few milliseconds per million; any other selection a Python loop.
+        """
         states = self.states
-        for p, index in enumerate(self.order):
-            pos[index] = p
-            counts[states[index]] += 1
-        self.pos = pos
+        if isinstance(indices, range) and indices == range(len(states)):
+            self.order = self.pos = indices  # position p holds index p
+            counts = [states.count(state) for state in (TODO, INPROGRESS, DONE, SKIPPED)]
+        else:
+            self.grow(max(indices, default=-1) + 1)
+            self.order = array.array("q", indices)
+            pos = _MINUS_ONE * len(states)
+            counts = [0, 0, 0, 0]
+            for p, index in enumerate(self.order):
+                pos[index] = p
+                counts[states[index]] += 1
+            self.pos = pos
         self.counts = counts
         self._cursor = 0
         self._heap = []
@@ -124,7 +134,8 @@ class SweepState:
             if token is not None:
                 self.owned[token].discard(index)
         self.states[index] = new
-        p = self.pos[index]
+        pos = self.pos
+        p = pos[index] if index < len(pos) else -1
         if p >= 0:
             self.counts[old] -= 1
             self.counts[new] += 1
@@ -180,9 +191,12 @@ class SweepState:
 
     def reset(self, also_inprogress: bool) -> None:
         """Skipped (and, if asked, in-progress) indices go back to todo."""
-        for index, state in enumerate(self.states):
-            if state == SKIPPED or (also_inprogress and state == INPROGRESS):
+        states = self.states
+        for state in (SKIPPED, INPROGRESS) if also_inprogress else (SKIPPED,):
+            index = states.find(state)  # a C scan: Python work only for the indices moved
+            while index >= 0:
                 self.set_state(index, TODO)
+                index = states.find(state, index + 1)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -222,7 +236,6 @@ class SweepState:
         """The state saved by :meth:`to_json` (with an empty selection)."""
         state = cls()
         state.states = bytearray(snapshot["states"].encode("ascii").translate(_FROM_CHARS))
-        state.pos = [-1] * len(state.states)
         for event in snapshot["workers"]:
             state.apply(event)
         for index, token in snapshot["owners"]:

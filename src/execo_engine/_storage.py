@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ._errors import SweeperFormatError
 from ._log import logger
-from ._records import frame, parse_records
+from ._records import frame
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
+
+    #: Decodes the bytes read from a record file: ``(records, good bytes)``.
+    Parse = Callable[[bytes], tuple[list[Any], int]]
 
 __all__ = ["DirLock", "RecordFile", "Shrunk", "atomic_write", "fsync_dir"]
 
@@ -70,7 +73,8 @@ class DirLock:
                 del self._registry[self._key]
                 os.close(self._fd)
 
-    def __enter__(self) -> None:
+    def acquire(self) -> None:
+        """Take the lock (the thread lock, then the file lock if this is the outermost)."""
         self._rlock.acquire()
         if self._depth == 0:
             try:
@@ -80,18 +84,25 @@ class DirLock:
                 raise
         self._depth += 1
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def release(self) -> None:
+        """Undo one :meth:`acquire`."""
         self._depth -= 1
         try:
             if self._depth == 0:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN)
         finally:
             self._rlock.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
 
 
 class Shrunk(Exception):
@@ -106,31 +117,30 @@ class RecordFile:
     everything written so far, the others wait for a sync that covers their record.
     """
 
-    def __init__(self, path: str, fd: int, loads: Callable[[bytes], Any]) -> None:
+    def __init__(self, path: str, fd: int, parse: Parse) -> None:
         self.path = path
         self.fd = fd
         self.end = 0  # bytes read or written so far: the offset of the next record
         self.records = 0  # good records read or written
-        self._loads = loads
+        self._parse = parse
         self._cond = threading.Condition(threading.Lock())
-        self._written = 0
         self._durable = 0
         self._syncing = False
 
     @classmethod
-    def open(cls, path: str, loads: Callable[[bytes], Any]) -> RecordFile | None:
+    def open(cls, path: str, parse: Parse) -> RecordFile | None:
         """Open an existing record file, or None if it does not exist."""
         try:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
-        return cls(path, fd, loads)
+        return cls(path, fd, parse)
 
     @classmethod
-    def create(cls, path: str, header: bytes, loads: Callable[[bytes], Any]) -> RecordFile:
+    def create(cls, path: str, header: bytes, parse: Parse) -> RecordFile:
         """Create the file with its header record, atomically (replacing a stale one)."""
         atomic_write(path, frame(header))
-        created = cls.open(path, loads)
+        created = cls.open(path, parse)
         if created is None:  # pragma: no cover - removed behind our back, under our lock
             raise FileNotFoundError(errno.ENOENT, "record file vanished", path)
         return created
@@ -151,7 +161,7 @@ class RecordFile:
         if size < self.end:
             raise Shrunk(self.path)
         data = os.pread(self.fd, size - self.end, self.end)
-        records, good = parse_records(data, self._loads)
+        records, good = self._parse(data)
         if good == 0 and self.end == 0:
             raise SweeperFormatError(f"{self.path}: not an execo sweeper file (no valid header)")
         if good < len(data):
@@ -179,9 +189,6 @@ class RecordFile:
         offset += written
         self.end = offset
         self.records += count
-        with self._cond:
-            if offset > self._written:
-                self._written = offset
         return offset
 
     def sync(self, upto: int) -> None:
@@ -192,7 +199,7 @@ class RecordFile:
                     self._cond.wait()
                     continue
                 self._syncing = True
-                target = self._written
+                target = self.end  # every append that returned before this is covered
                 self._cond.release()
                 try:
                     _fdatasync(self.fd)

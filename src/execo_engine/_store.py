@@ -3,37 +3,49 @@
 Layout (every file is framed JSON records, see ``_records``)::
 
     LOCK                    empty; POSIX-locked around every operation
-    combinations.jsonl      append-only: each combination once; its rank is its index
+    combinations.jsonl      append-only: each combination once; its rank is its index, in
+                            ``["C", first_index, count, [combination, ...]]`` chunks
     journal.<gen>.jsonl     append-only: the state events (see ``_state``)
     snapshot.<gen>.json     the state at the start of journal <gen> (none for gen 0)
 
 Every operation takes the lock and reads only the journal records appended since its previous
 operation (so its cost does not depend on the sweep size), then appends its own records with
-one ``pwrite``. When a journal holds more than ``max(4 * combinations, 100_000)`` records it is
-compacted: a new journal is created, an ``E`` record pointing at it ends the old one (the
-commit point), then a snapshot is written and the old files removed. A reader of the old
+one ``pwrite``. Opening reads the combinations file but decodes a chunk only when one of its
+combinations is first needed, and builds the combination -> index table only when a
+combination must be looked up by value (see :class:`Combinations`).
+
+When a journal holds more than ``max(4 * combinations, 100_000)`` records it is compacted: a
+new journal is created, an ``E`` record pointing at it ends the old one (the commit point),
+then a snapshot is written and the old files removed. A reader of the old
 journal follows the ``E`` record; one whose next journal is already gone reloads from the
 latest snapshot.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import gc
 import json
+import operator
 import os
 import re
+import threading
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final, overload
 
 from ._errors import CombinationError, SweeperFormatError
 from ._log import logger
 from ._records import (
-    decode_combinations,
+    decode_chunk,
     dumps,
     encode_combination,
     encode_event,
     frame,
+    parse_events,
     parse_records,
+    split_records,
 )
 from ._state import SweepState, WorkerInfo
 from ._storage import DirLock, RecordFile, Shrunk, atomic_write
@@ -42,12 +54,13 @@ from ._sweep import HashableDict
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-__all__ = ["SweeperStore"]
+__all__ = ["Combinations", "SweeperStore"]
 
 _FORMAT: Final = "execo-sweeper"
 _VERSION: Final = 1
 _CHUNK: Final = 10_000
 _GEN_FILE: Final = re.compile(r"^(journal|snapshot)\.(\d+)\.jsonl?$")
+_CHUNK_HEAD: Final = re.compile(rb'\["C",(\d+),(\d+),\[')
 
 
 def _header(kind: str, **extra: object) -> bytes:
@@ -55,6 +68,11 @@ def _header(kind: str, **extra: object) -> bytes:
 
 
 def _check_header(record: Any, kind: str, path: str) -> None:
+    if isinstance(record, bytes):
+        try:
+            record = json.loads(record)
+        except ValueError:
+            record = None
     if not isinstance(record, dict) or record.get("format") != f"{_FORMAT}-{kind}":
         raise SweeperFormatError(f"{path}: not an execo sweeper {kind} file")
     if record.get("version") != _VERSION:
@@ -63,25 +81,145 @@ def _check_header(record: Any, kind: str, path: str) -> None:
         )
 
 
-class _Locked:
-    """The locked section of every operation (a class: cheaper than a generator)."""
+def _is_chunk(record: Any) -> bool:
+    """Whether ``record`` is ``["C", first, count, [combination, ...]]`` (count right)."""
+    return (
+        isinstance(record, list)
+        and len(record) == 4
+        and record[0] == "C"
+        and type(record[1]) is int
+        and type(record[2]) is int
+        and isinstance(record[3], list)
+        and len(record[3]) == record[2]
+        and all(isinstance(c, HashableDict) for c in record[3])
+    )
 
-    __slots__ = ("_store",)
 
-    def __init__(self, store: SweeperStore) -> None:
-        self._store = store
+class Combinations(Sequence[HashableDict]):
+    """The stored combinations by index, decoded a chunk at a time when first needed.
 
-    def __enter__(self) -> None:
-        store = self._store
-        store.lock.__enter__()
-        try:
-            store.catch_up()
-        except BaseException:
-            store.lock.__exit__(None, None, None)
-            raise
+    A combination is always the same object (decoded chunks are kept), so the sweeper can
+    recognise the ones it handed out by identity. :meth:`lookup` (by value) builds the
+    combination -> index table on first use: O(size) once.
+    """
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._store.lock.__exit__(None, None, None)
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._bodies: list[bytes | None] = []
+        self._chunks: list[list[HashableDict] | None] = []
+        self._counts: list[int] = []
+        self._len = 0
+        self._index: dict[HashableDict, int] | None = None
+        self._decoding = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, i: int) -> HashableDict: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[HashableDict]: ...
+    def __getitem__(self, i: int | slice) -> HashableDict | list[HashableDict]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        k = bisect.bisect_right(self._starts, i) - 1
+        chunk = self._chunks[k]
+        if chunk is None:
+            chunk = self._decode(k)
+        return chunk[i - self._starts[k]]
+
+    def __iter__(self) -> Iterator[HashableDict]:
+        for k in range(len(self._starts)):
+            yield from self._chunks[k] or self._decode(k)
+
+    def _decode(self, k: int) -> list[HashableDict]:
+        # Once only, even for threads iterating a view outside the sweeper's lock: each
+        # combination must stay one object (the sweeper recognises those it handed out by id).
+        with self._decoding:
+            done = self._chunks[k]
+            if done is not None:
+                return done
+            body = self._bodies[k]
+            assert body is not None
+            # Thousands of new dicts would trigger collections that scan everything already
+            # decoded: without them, decoding a million combinations takes 1.4 s, not 3.4.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                record = decode_chunk(body)
+            finally:
+                if enabled:
+                    gc.enable()
+            if not _is_chunk(record) or record[2] != self._counts[k]:
+                raise SweeperFormatError(f"damaged combinations record (first {self._starts[k]})")
+            chunk: list[HashableDict] = record[3]
+            self._chunks[k] = chunk
+            self._bodies[k] = None
+            return chunk
+
+    def add_body(self, body: bytes, path: str) -> None:
+        """Append a chunk record read from the file (decoded later)."""
+        damaged = SweeperFormatError(f"{path}: out-of-sequence or damaged combinations record")
+        m = _CHUNK_HEAD.match(body)
+        chunk: list[HashableDict] | None = None
+        if m is not None:
+            first, count = int(m.group(1)), int(m.group(2))
+        else:  # not the compact JSON this package writes (another writer?): decode it now
+            try:
+                record = decode_chunk(body)
+            except ValueError:
+                raise damaged from None
+            if not _is_chunk(record):
+                raise damaged
+            first, count, chunk = record[1], record[2], record[3]
+        if first != self._len:
+            raise damaged
+        self._starts.append(self._len)
+        self._bodies.append(None if chunk is not None else body)
+        self._chunks.append(chunk)
+        self._counts.append(count)
+        self._len += count
+        if self._index is not None:
+            self._index_chunk(len(self._starts) - 1)
+
+    def add_chunk(self, chunk: list[HashableDict]) -> None:
+        """Append a chunk this process wrote (already decoded)."""
+        self._starts.append(self._len)
+        self._bodies.append(None)
+        self._chunks.append(chunk)
+        self._counts.append(len(chunk))
+        self._len += len(chunk)
+        if self._index is not None:
+            self._index_chunk(len(self._starts) - 1)
+
+    def _index_chunk(self, k: int) -> None:
+        assert self._index is not None
+        setdefault = self._index.setdefault
+        for i, combination in enumerate(self._chunks[k] or self._decode(k), self._starts[k]):
+            setdefault(combination, i)  # the first of duplicates (there should be none)
+
+    @property
+    def by_value(self) -> dict[HashableDict, int]:
+        """Combination -> index (built on first use: about 1 s per million)."""
+        if self._index is None:
+            index: dict[HashableDict, int] = {}
+            # Backwards, so that the first of duplicates (there should be none) wins, and
+            # with dict.update: 3x faster than a loop of setdefault.
+            for k in range(len(self._starts) - 1, -1, -1):
+                chunk = self._chunks[k] or self._decode(k)
+                start = self._starts[k]
+                positions = range(start + len(chunk) - 1, start - 1, -1)
+                index.update(zip(reversed(chunk), positions, strict=True))
+            self._index = index
+        return self._index
+
+    def lookup(self, combination: HashableDict) -> int | None:
+        """The index of ``combination``, or None."""
+        return self.by_value.get(combination)
 
 
 class SweeperStore:
@@ -102,15 +240,14 @@ class SweeperStore:
         is_dead: Callable[[WorkerInfo, float], bool],
     ) -> None:
         self.directory = directory
-        self.combinations: list[HashableDict] = []
-        self.index: dict[HashableDict, int] = {}
+        self.combinations = Combinations()
         self.state = SweepState()
         self.gen = 0
         self._is_dead = is_dead
         self._files: list[RecordFile] = []
         os.makedirs(directory, exist_ok=True)
         self.lock = DirLock.for_path(self.path("LOCK"))
-        self.locked = _Locked(self)
+        self._compact_at = self.compact_min_records
         try:
             with self.lock:
                 self._combos = self._open_or_create("combinations.jsonl", _header("combinations"))
@@ -128,11 +265,9 @@ class SweeperStore:
         return os.path.join(self.directory, name)
 
     def _open_or_create(self, name: str, header: bytes) -> RecordFile:
-        loads: Callable[[bytes], Any] = (
-            decode_combinations if name.startswith("combinations") else json.loads
-        )
+        parse = split_records if name.startswith("combinations") else parse_events
         path = self.path(name)
-        f = RecordFile.open(path, loads) or RecordFile.create(path, header, loads)
+        f = RecordFile.open(path, parse) or RecordFile.create(path, header, parse)
         self._files.append(f)
         return f
 
@@ -175,46 +310,81 @@ class SweeperStore:
         self.state.select(selection)
 
     def read_combinations(self) -> None:
-        """Load the combinations other workers added since the last call."""
-        index = self.index
+        """Load the combinations other workers added since the last call (not decoded yet)."""
         combinations = self.combinations
-        for record in self._read(self._combos, "combinations"):
-            if record[0] != "C" or record[1] != len(combinations):
-                raise SweeperFormatError(f"{self._combos.path}: out-of-sequence record")
-            for combination in record[2]:
-                index.setdefault(combination, len(combinations))
-                combinations.append(combination)
-        self.state.grow(len(combinations))
+        path = self._combos.path
+        for body in self._read(self._combos, "combinations"):
+            combinations.add_body(body, path)
+        self._grown()
 
-    def register(self, sweeps: Iterable[Mapping[str, Any]] | None) -> list[int]:
+    def _grown(self) -> None:
+        size = len(self.combinations)
+        self.state.grow(size)
+        self._compact_at = max(self.compact_min_records, 4 * size)
+
+    def register(self, sweeps: Iterable[Mapping[str, Any]] | None) -> Sequence[int]:
         """The indices of ``sweeps`` (distinct, in order), storing the new ones; None: all."""
+        stored = self.combinations
         if sweeps is None:
-            return list(range(len(self.combinations)))
-        keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in sweeps)
+            return range(len(stored))
+        given = sweeps if isinstance(sweeps, list) else list(sweeps)
+        if given and len(given) == len(stored) and all(map(operator.eq, given, stored)):
+            # Reopened with the sweeps it was created with (the usual continuation): the
+            # stored ones are distinct, so these are too, and nothing needs hashing.
+            return range(len(given))
+        keys = (c if isinstance(c, HashableDict) else HashableDict(c) for c in given)
         try:
             positions = dict.fromkeys(keys, -1)  # distinct, in order; hashes each once
         except TypeError as e:
             raise CombinationError(f"a combination has an unhashable level: {e}") from e
-        index = self.index
-        if index:
+        if self.combinations:
+            index = self.combinations.by_value
             for c in positions:
                 positions[c] = index.get(c, -1)
         missing = [c for c, i in positions.items() if i < 0]
         if missing:
             encoded = [encode_combination(c) for c in missing]
             start = len(self.combinations)
+            chunks = range(0, len(encoded), _CHUNK)
+            parts = [encoded[i : i + _CHUNK] for i in chunks]
             data = b"".join(
-                frame(dumps(["C", start + i, encoded[i : i + _CHUNK]]))
-                for i in range(0, len(encoded), _CHUNK)
+                frame(dumps(["C", start + i, len(part), part]))
+                for i, part in zip(chunks, parts, strict=True)
             )
-            self._combos.sync(self._combos.append(data, (len(encoded) + _CHUNK - 1) // _CHUNK))
+            self._combos.sync(self._combos.append(data, len(chunks)))
+            for i in chunks:
+                self.combinations.add_chunk(missing[i : i + _CHUNK])
             for i, c in enumerate(missing, start):
-                index[c] = positions[c] = i
-            self.combinations.extend(missing)
-            self.state.grow(len(self.combinations))
+                positions[c] = i
+            self._grown()
         return list(positions.values())
 
     # -- the locked section ------------------------------------------------------------------
+
+    def enter(self) -> None:
+        """Take the directory lock and catch up with the journal (the start of every operation)."""
+        lock = self.lock
+        lock.acquire()
+        try:
+            journal = self.journal
+            if os.fstat(journal.fd).st_size != journal.end:
+                self.catch_up()
+        except BaseException:
+            lock.release()
+            raise
+
+    def exit(self) -> None:
+        """Release what :meth:`enter` took."""
+        self.lock.release()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """:meth:`enter` ... :meth:`exit` as a context manager."""
+        self.enter()
+        try:
+            yield
+        finally:
+            self.exit()
 
     def catch_up(self) -> None:
         """Apply the journal records written since the last call (under the lock)."""
@@ -233,7 +403,7 @@ class SweeperStore:
                 apply(event)
             if next_gen is None:
                 return
-            following = RecordFile.open(self.path(f"journal.{next_gen}.jsonl"), json.loads)
+            following = RecordFile.open(self.path(f"journal.{next_gen}.jsonl"), parse_events)
             if following is None:  # compacted again since: start from the latest snapshot
                 self._reload()
                 return
@@ -242,13 +412,17 @@ class SweeperStore:
 
     def write(self, events: list[list[Any]]) -> tuple[RecordFile, int]:
         """Append ``events``, already applied to the state; returns what to sync, and where."""
+        return self.write_framed(b"".join([encode_event(e) for e in events]), len(events))
+
+    def write_framed(self, data: bytes, count: int) -> tuple[RecordFile, int]:
+        """Append ``count`` framed events (see :meth:`write`)."""
         journal = self.journal
         try:
-            end = journal.append(b"".join([encode_event(e) for e in events]), len(events))
+            end = journal.append(data, count)
         except BaseException:
             self._reload()  # the state holds events the file may not: read it back
             raise
-        if journal.records > max(self.compact_min_records, 4 * len(self.state.states)):
+        if journal.records > self._compact_at:
             self.compact()
         return journal, end
 

@@ -23,14 +23,14 @@ Parameters: TypeAlias = Mapping[str, Collection[Any]]
 class HashableDict(dict[str, Any]):
     """A dict usable as a set member or dict key: one combination of a sweep.
 
-    Its hash is that of the sorted tuple of its items, so its values must be hashable. Do not
+    Its hash is that of the frozenset of its items, so its values must be hashable. Do not
     modify it once it is in a set, a dict or a ParamSweeper.
     """
 
     __slots__ = ()
 
     def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
+        return hash(frozenset(self.items()))
 
 
 def _check_levels(factor: str, levels: object) -> Collection[Any]:

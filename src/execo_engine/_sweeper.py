@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 from ._errors import CombinationError, CombinationStateError, OwnershipError, SweeperError
 from ._liveness import Identity
 from ._log import logger
+from ._records import dumps, encode_event, frame
 from ._state import DONE, INPROGRESS, SKIPPED, STATE_NAMES, TODO, SweepState, WorkerInfo
 from ._store import SweeperStore
 from ._sweep import HashableDict
@@ -35,6 +36,8 @@ _ALL: Final = frozenset((TODO, INPROGRESS, DONE, SKIPPED))
 
 
 def _as_key(combination: Mapping[str, Any]) -> HashableDict:
+    if not isinstance(combination, Mapping):
+        raise CombinationError(f"a combination maps factors to levels; not {combination!r}")
     key = combination if isinstance(combination, HashableDict) else HashableDict(combination)
     try:
         hash(key)
@@ -52,7 +55,10 @@ class ParamSweeper:
     a combination is handed to one worker at a time and recorded done at most once.
 
     Every operation reads only what other workers wrote since this one's previous operation:
-    its cost does not depend on the size of the sweep. Opening costs O(size).
+    its cost does not depend on the size of the sweep. Opening costs O(size), but decodes
+    the stored combinations only as they are needed; looking a combination up by value (a
+    ``done`` of a combination this instance did not hand out, a filter, ``in``) builds a
+    table of all of them once.
 
     A worker that dies leaves its in-progress combinations behind; they go back to todo
     (are *reclaimed*) when a worker on the same host sees its pid gone, or, for workers on
@@ -93,6 +99,8 @@ class ParamSweeper:
         self.lease = lease
         self.auto_reclaim = auto_reclaim
         self._token = secrets.token_hex(6)
+        self._token_bytes = self._token.encode("ascii")
+        self._given: dict[int, int] = {}  # id() of a combination handed out -> its index
         self._identity = Identity.current()
         self._registered = False
         self._last_heartbeat = 0.0
@@ -118,11 +126,18 @@ class ParamSweeper:
 
     # -- the locked section ------------------------------------------------------------------
 
-    def _locked(self) -> AbstractContextManager[None]:
-        """Enter: take the directory lock and catch up with the journal; exit: release."""
+    def _enter(self) -> SweeperStore:
+        """Take the directory lock and catch up with the journal; :meth:`SweeperStore.exit`."""
         if self._closed:
             raise ValueError(f"ParamSweeper {self.name!r} is closed")
-        return self._store.locked
+        self._store.enter()
+        return self._store
+
+    def _locked(self) -> AbstractContextManager[None]:
+        """:meth:`_enter` ... exit, as a context manager."""
+        if self._closed:
+            raise ValueError(f"ParamSweeper {self.name!r} is closed")
+        return self._store.locked()
 
     def _worker_events(self) -> list[list[Any]]:
         """Registration or heartbeat events due before this worker's next record."""
@@ -214,29 +229,61 @@ class ParamSweeper:
         Returns:
             The combination, or None when nothing is todo (some may still be in progress).
         """
+        if filtr is None:  # the common case first: one index, no lists
+            store = self._enter()
+            try:
+                i = store.state.first_todo()
+                if i is not None:
+                    store.state.claim(i, self._token)
+                    return self._hand_out(store, [i])[0]
+            finally:
+                store.exit()
         batch = self.get_next_batch(1, filtr)
         return batch[0] if batch else None
 
     def get_next_batch(self, num_combs: int, filtr: Filter | None = None) -> list[HashableDict]:
         """Hand out up to ``num_combs`` todo combinations at once (see :meth:`get_next`)."""
-        with self._locked():
+        store = self._enter()
+        try:
             indices = self._claim(num_combs, filtr)
             if (
                 not indices
                 and self.auto_reclaim
-                and self._state.counts[INPROGRESS]
+                and store.state.counts[INPROGRESS]
                 and self._reclaim_locked()[0]
             ):
                 indices = self._claim(num_combs, filtr)
             if not indices:
                 return []
-            events = self._worker_events()
-            for event in events:
-                self._state.apply(event)
-            events.append(["g", indices[0] if len(indices) == 1 else indices, self._token])
-            self._store.write(events)
-            combinations = self._combinations
-            return [combinations[i] for i in indices]
+            return self._hand_out(store, indices)
+        finally:
+            store.exit()
+
+    def _hand_out(self, store: SweeperStore, indices: list[int]) -> list[HashableDict]:
+        """Record ``indices`` (claimed in memory) as handed to this worker; their combinations.
+
+        Under the lock; the worker's registration or heartbeat goes first when due.
+        """
+        events = self._worker_events()
+        for event in events:
+            store.state.apply(event)
+        if len(indices) == 1:
+            body = b'["g",%d,"%b"]' % (indices[0], self._token_bytes)
+        else:
+            body = dumps(["g", indices, self._token])
+        if events:
+            data = b"".join(map(encode_event, events)) + frame(body)
+            store.write_framed(data, len(events) + 1)
+        else:
+            store.write_framed(frame(body), 1)
+        combinations = self._combinations
+        given = self._given
+        out = []
+        for i in indices:
+            c = combinations[i]
+            given[id(c)] = i
+            out.append(c)
+        return out
 
     def _claim(self, n: int, filtr: Filter | None) -> list[int]:
         """Choose up to ``n`` todo indices and mark them ours in memory (written just after)."""
@@ -255,7 +302,7 @@ class ParamSweeper:
             if len(chosen) >= n:
                 break
             key = _as_key(candidate)
-            i = self._store.index.get(key)
+            i = self._combinations.lookup(key)
             if i is None or key not in remaining:
                 raise CombinationError(f"the filter returned {candidate!r}, which is not todo")
             if state.states[i] == TODO:  # not twice
@@ -266,11 +313,14 @@ class ParamSweeper:
     # -- recording -----------------------------------------------------------------------------
 
     def _index_of(self, combination: Mapping[str, Any]) -> int:
+        i = self._given.pop(id(combination), None)
+        if i is not None:  # handed out by this instance: the very object we stored
+            return i
         key = _as_key(combination)
-        i = self._store.index.get(key)
+        i = self._combinations.lookup(key)
         if i is None:
             self._store.read_combinations()  # another worker may have added it
-            i = self._store.index.get(key)
+            i = self._combinations.lookup(key)
             if i is None:
                 raise CombinationError(f"{self.name}: unknown combination {combination!r}")
         return i
@@ -305,6 +355,20 @@ class ParamSweeper:
         if not indices:
             return None
         return self._store.write([[op, indices[0] if len(indices) == 1 else indices]])
+
+    def _transition_one(self, combination: Mapping[str, Any], op: str, target: int) -> None:
+        """:meth:`_transition` of a single combination, faster."""
+        store = self._enter()
+        try:
+            i = self._check(combination, target)
+            if i is None:
+                return
+            store.state.set_state(i, target)
+            end = store.write_framed(frame(b'["%b",%d]' % (op.encode("ascii"), i)), 1)
+        finally:
+            store.exit()
+        if self.durable:
+            end[0].sync(end[1])
 
     def _transition(self, combinations: Iterable[Mapping[str, Any]], op: str, target: int) -> None:
         """All or nothing: check every combination, then record them with one write."""
@@ -352,7 +416,7 @@ class ParamSweeper:
             CombinationStateError: it is already done.
             CombinationError: this sweeper does not know it.
         """
-        self._transition((combination,), "d", DONE)
+        self._transition_one(combination, "d", DONE)
 
     def done_batch(self, combinations: Iterable[Mapping[str, Any]]) -> None:
         """:meth:`done` for several combinations, all or none, with one write."""
@@ -365,7 +429,7 @@ class ParamSweeper:
             OwnershipError: it is in progress by another worker.
             CombinationStateError: it is done.
         """
-        self._transition((combination,), "s", SKIPPED)
+        self._transition_one(combination, "s", SKIPPED)
 
     def skip_batch(self, combinations: Iterable[Mapping[str, Any]]) -> None:
         """:meth:`skip` for several combinations, all or none, with one write."""
@@ -378,7 +442,7 @@ class ParamSweeper:
             OwnershipError: it is in progress by another worker.
             CombinationStateError: it is done or skipped.
         """
-        self._transition((combination,), "c", TODO)
+        self._transition_one(combination, "c", TODO)
 
     def cancel_batch(self, combinations: Iterable[Mapping[str, Any]]) -> None:
         """:meth:`cancel` for several combinations, all or none, with one write."""
@@ -401,7 +465,7 @@ class ParamSweeper:
             wanted=wanted,
             order=s.order,
             pos=s.pos,
-            index=self._store.index,
+            lookup=self._combinations.lookup,
             combinations=self._combinations,
             length=sum(s.counts[w] for w in wanted),
         )

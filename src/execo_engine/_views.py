@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
@@ -19,7 +19,7 @@ class CombinationSet(AbstractSet[HashableDict]):
     same combinations, and the set operators (``&``, ``|``, ``-``) give plain sets.
     """
 
-    __slots__ = ("_combinations", "_index", "_len", "_order", "_pos", "_states", "_wanted")
+    __slots__ = ("_combinations", "_len", "_lookup", "_order", "_pos", "_states", "_wanted")
 
     def __init__(
         self,
@@ -28,7 +28,7 @@ class CombinationSet(AbstractSet[HashableDict]):
         wanted: frozenset[int],
         order: Sequence[int],
         pos: Sequence[int],
-        index: Mapping[HashableDict, int],
+        lookup: Callable[[HashableDict], int | None],
         combinations: Sequence[HashableDict],
         length: int,
     ) -> None:
@@ -36,7 +36,7 @@ class CombinationSet(AbstractSet[HashableDict]):
         self._wanted = wanted
         self._order = order
         self._pos = pos
-        self._index = index
+        self._lookup = lookup
         self._combinations = combinations
         self._len = length
 
@@ -47,12 +47,13 @@ class CombinationSet(AbstractSet[HashableDict]):
         if not isinstance(item, dict):
             return False
         try:
-            i = self._index.get(item if isinstance(item, HashableDict) else HashableDict(item))
+            i = self._lookup(item if isinstance(item, HashableDict) else HashableDict(item))
         except TypeError:  # unhashable levels
             return False
         return (
             i is not None
             and i < len(self._states)
+            and i < len(self._pos)
             and self._pos[i] >= 0
             and self._states[i] in self._wanted
         )

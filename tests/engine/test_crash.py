@@ -59,6 +59,7 @@ def test_sigkilled_workers_lose_nothing_and_do_nothing_twice(tmp_path: Path) -> 
     rng = random.Random(7)
     workers = [_spawn(store, log, throttle) for _ in range(WORKERS)]
     kills = 0
+    killed: set[int] = set()
     try:
         while kills < KILLS:
             time.sleep(rng.uniform(0.02, 0.08))
@@ -68,6 +69,7 @@ def test_sigkilled_workers_lose_nothing_and_do_nothing_twice(tmp_path: Path) -> 
                 continue
             victim = rng.choice(candidates)
             assert workers[victim].poll() is None, "the sweep ended before 50 kills"
+            killed.add(workers[victim].pid)
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait()
             kills += 1
@@ -92,9 +94,14 @@ def test_sigkilled_workers_lose_nothing_and_do_nothing_twice(tmp_path: Path) -> 
     assert sorted(done_records) == list(range(20_000))
     assert set(done_records.values()) == {1}
     workers_seen = sum(e[0] == "W" for e in events)
-    reclaims = sum(e[0] == "x" for e in events)
+    pid_of = {e[1]: e[4] for e in events if e[0] == "W"}
+    reclaimed_pids = [pid_of[e[1]] for e in events if e[0] == "x"]
     assert workers_seen >= WORKERS + KILLS
-    assert reclaims >= KILLS // 2
+    assert set(reclaimed_pids) <= killed, "a live worker's combinations were reclaimed"
+    # A kill reclaims something unless the victim held nothing (it was between the write of
+    # its done record and its next get_next: more likely when fsync is slow, on a busy disk).
+    reclaims = len(reclaimed_pids)
+    assert reclaims >= KILLS // 5
 
     # The results log.
     lines = [line.split() for line in log.read_text().splitlines()]

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import threading
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -27,6 +27,7 @@ from execo_engine._liveness import Identity
 from execo_engine._store import SweeperStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 COMBS = sweep({"a": range(4), "b": ["x", "y", "z"]})
@@ -148,6 +149,8 @@ def test_unknown_and_unstorable_combinations(store: Path) -> None:
             s.done({"a": 99})
         with pytest.raises(CombinationError, match="unhashable"):
             s.done({"a": [1]})
+        with pytest.raises(CombinationError, match="maps factors to levels"):
+            s.done(None)  # type: ignore[arg-type]  # get_next() returned None: all taken
     with pytest.raises(CombinationError, match="not object"):
         ParamSweeper(store, [{"a": object()}])
 
@@ -319,6 +322,7 @@ def test_files_are_plain_json_lines(store: Path) -> None:
     assert json.loads(lines[1].split(b" ", 1)[1]) == [
         "C",
         0,
+        2,
         [{"n": 1, "t": {"$tuple": [1, "a"]}}, {"n": 2, "t": {"$tuple": [1, "a"]}}],
     ]
 
@@ -390,3 +394,127 @@ def test_compaction_interrupted_after_its_commit_point(
         s.compact()
     with ParamSweeper(store) as s:
         assert s.counts() == (12, 9, 1, 0, 2)
+
+
+def _profile_events(fn: Callable[[], object]) -> int:
+    """How many Python and C function calls running ``fn`` makes."""
+    count = 0
+
+    def profiler(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profiler)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_operation_cost_does_not_depend_on_the_sweep_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
+) -> None:
+    """Two workers taking turns make the same calls and move the same bytes at any size."""
+    moved = [0]
+
+    def counting(real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(fd: int, data: Any, *rest: Any) -> Any:
+            result = real(fd, data, *rest)
+            moved[0] += result if isinstance(result, int) else len(result)
+            return result
+
+        return wrapper
+
+    monkeypatch.setattr(os, "pread", counting(os.pread))
+    monkeypatch.setattr(os, "pwrite", counting(os.pwrite))
+
+    def measure(n: int) -> tuple[int, int]:
+        directory = tmp_path / str(n)
+        ParamSweeper(directory, sweep({"a": range(n // 10), "b": range(10)})).close()
+        with (
+            ParamSweeper(directory, durable=durable) as a,
+            ParamSweeper(directory, durable=durable) as b,
+        ):
+
+            def pairs(count: int) -> None:
+                for _ in range(count):
+                    for s in (a, b):
+                        s.done(take(s))
+
+            pairs(3)  # warm up: first chunk decoded, workers registered
+            moved[0] = 0
+            calls = _profile_events(lambda: pairs(40))
+            return calls, moved[0]
+
+    small, large = measure(100), measure(100_000)
+    assert small == large
+    assert small[0] > 40 * 2 * 20  # the profiler saw the operations
+    assert small[1] >= 40 * 2 * 2 * 20  # and the bytes they wrote and read
+
+
+def test_stored_combinations_are_decoded_on_demand_and_keep_their_identity(
+    store: Path,
+) -> None:
+    combs = sweep({"t": [(1, "a"), (2, "b")], "n": range(15_000)})  # 3 chunks, tagged levels
+    ParamSweeper(store, combs).close()
+    with ParamSweeper(store) as s:
+        first = take(s)
+        assert first == combs[0]
+        assert isinstance(first["t"], tuple)
+        assert list(s.get_remaining())[:1] == [combs[1]]
+        assert set(s.get_sweeps()) == set(combs)  # iterating decodes every chunk
+        s.done(first)  # the object handed out: recognised without hashing
+        second = take(s)
+        s.done(dict(second))  # an equal plain dict: looked up by value
+        assert s.counts().done == 2
+        assert dict(combs[-1]) in s.get_remaining()
+    with ParamSweeper(store, [dict(c) for c in combs]) as s:  # equal, in order: no hashing
+        assert s.counts() == (30_000, 29_998, 0, 0, 2)
+        assert take(s) == combs[2]
+    with ParamSweeper(store, combs[::-1]) as s:  # the same, in another order: by value
+        assert s.counts() == (30_000, 29_997, 0, 1, 2)
+        assert take(s) == combs[-1]
+
+
+def test_combinations_added_by_another_worker_are_found_by_value(store: Path) -> None:
+    more = sweep({"a": range(6), "b": ["x", "y", "z"]})
+    with ParamSweeper(store, COMBS) as a:
+        assert {"a": 0, "b": "x"} in a.get_sweeps()  # a's value index is built now
+        with ParamSweeper(store, more) as b:
+            b.done(take(b))
+        a.done(more[-1])  # unknown to a until it reads what b added
+        a.skip(dict(more[-2]))
+        assert a.counts() == (12, 11, 0, 0, 1)  # a still works on its own sweeps
+        a.set_sweeps()
+        assert a.counts() == (18, 15, 1, 0, 2)
+
+
+def test_combinations_written_by_another_json_writer_are_read(store: Path) -> None:
+    ParamSweeper(store, COMBS).close()
+    path = store / "combinations.jsonl"
+    lines = []
+    for line in path.read_bytes().splitlines():
+        body = json.dumps(json.loads(line.split(b" ", 1)[1])).encode()  # with spaces
+        lines.append(b"%08x %b\n" % (zlib.crc32(body), body))
+    path.write_bytes(b"".join(lines))
+    with ParamSweeper(store) as s:
+        assert list(s.get_sweeps()) == COMBS
+        s.done(take(s))
+    # A count that does not match its list is refused, not misread.
+    body = json.dumps(["C", 12, 3, [{"a": 9, "b": "x"}]]).encode()
+    with open(path, "ab") as f:
+        f.write(b"%08x %b\n" % (zlib.crc32(body), body))
+    with pytest.raises(SweeperFormatError, match="damaged combinations record"):
+        ParamSweeper(store)
+    # In the compact form it is only decoded when needed: refused then.
+    path.write_bytes(path.read_bytes().rsplit(b"\n", 2)[0] + b"\n")
+    body = b'["C",12,3,[{"a":9,"b":"x"}]]'
+    with open(path, "ab") as f:
+        f.write(b"%08x %b\n" % (zlib.crc32(body), body))
+    with ParamSweeper(store) as s:
+        assert len(s.get_sweeps()) == 15
+        with pytest.raises(SweeperFormatError, match="damaged combinations record"):
+            list(s.get_sweeps())

@@ -34,6 +34,8 @@ class SweeperMachine(RuleBasedStateMachine):
         self.next_generation = 2
         self.state: dict[HashableDict, str] = dict.fromkeys(COMBS, "todo")
         self.owner: dict[HashableDict, int] = {}
+        # The very objects each worker instance handed out (done() recognises its own).
+        self.handed: list[list[HashableDict]] = [[], []]
 
     def teardown(self) -> None:
         for w in self.workers:
@@ -60,6 +62,7 @@ class SweeperMachine(RuleBasedStateMachine):
         if got is not None:
             self.state[got] = "inprogress"
             self.owner[got] = self.generation[w]
+            self.handed[w].append(got)
 
     @rule(w=WORKERS, n=st.integers(1, 3))
     def get_next_batch(self, w: int, n: int) -> None:
@@ -69,6 +72,7 @@ class SweeperMachine(RuleBasedStateMachine):
         for c in got:
             self.state[c] = "inprogress"
             self.owner[c] = self.generation[w]
+        self.handed[w].extend(got)
 
     @rule(w=WORKERS)
     def get_next_filtered(self, w: int) -> None:
@@ -93,6 +97,14 @@ class SweeperMachine(RuleBasedStateMachine):
     def done(self, w: int, comb: HashableDict) -> None:
         self._transition(w, comb, "done", "done")
 
+    @rule(w=WORKERS, k=st.integers(0, 5), method=st.sampled_from(["done", "skip", "cancel"]))
+    def record_own(self, w: int, k: int, method: str) -> None:
+        """A transition of an object this instance handed out (maybe long ago, maybe twice)."""
+        if self.handed[w]:
+            comb = self.handed[w][-1 - k % len(self.handed[w])]
+            target = {"done": "done", "skip": "skipped", "cancel": "todo"}[method]
+            self._transition(w, comb, method, target)
+
     @rule(w=WORKERS, comb=COMB)
     def skip(self, w: int, comb: HashableDict) -> None:
         self._transition(w, comb, "skip", "skipped")
@@ -114,6 +126,7 @@ class SweeperMachine(RuleBasedStateMachine):
         # A new instance is a new worker; the old one's pid lives on, so nothing is reclaimed.
         self.workers[w].close()
         self.workers[w] = ParamSweeper(self.dir, COMBS, durable=False)
+        self.handed[w] = []
         self.generation[w] = self.next_generation
         self.next_generation += 1
 
