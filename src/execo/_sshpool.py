@@ -1,0 +1,603 @@
+"""Pooled in-process SSH connections (asyncssh), shared by every command of a scope.
+
+``async with ssh_pool() as pool:`` opens a pool; every asyncssh-transport process and
+transfer started inside the block (in any task below it) takes its connection from it:
+one connection per (host, port, user, key, ...) carries up to ``max_sessions_per_connection``
+sessions at once (sshd's ``MaxSessions``), more connections are opened when they are full,
+and everything is closed when the block ends. A process started outside any pool gets a
+pool of its own for its lifetime (an action shares one among its processes).
+
+Limits follow what sshd enforces: at most ``max_starting_connections`` handshakes in flight
+per target sshd (its ``MaxStartups``, 10 by default: beyond that sshd drops connections at
+random), sessions per connection as above, and an optional overall cap on handshakes and on
+running sessions.
+
+Hosts are resolved through the OpenSSH client configuration (``ssh_config``, by default
+``~/.ssh/config``) by asyncssh itself; ProxyJump chains are resolved here, hop by hop, so that
+each hop is a pooled connection of its own (a hundred nodes behind one gateway share one
+connection to it) and gets the same host-key policy as the target.
+
+Host keys (``host_key_policy``): ``strict`` trusts only the known_hosts files (OpenSSH's and
+our store), ``accept-new`` also accepts a host that has no key on record and writes its key
+into our store (``known_hosts_store``, by default ``$XDG_STATE_HOME/execo/known_hosts``; the
+user's ``~/.ssh/known_hosts`` is never written), and still refuses a changed key;
+``insecure`` checks nothing. Nothing ever prompts: no password or keyboard-interactive
+authentication, and encrypted keys without a passphrase are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import enum
+import getpass
+import os
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import asyncssh
+
+from ._bridge import Bridge, open_bridge
+from ._config import EffectiveConnectionParams
+from ._errors import ExecoUsageError
+
+__all__ = [
+    "ConnectFailed",
+    "HostKeyPolicy",
+    "Limits",
+    "PoolStatistics",
+    "SshPool",
+    "ssh_pool",
+]
+
+T = TypeVar("T")
+
+_current_pool: contextvars.ContextVar[SshPool | None] = contextvars.ContextVar(
+    "execo_ssh_pool", default=None
+)
+
+
+class HostKeyPolicy(enum.StrEnum):
+    """What to do with the server's host key."""
+
+    STRICT = "strict"  # known keys only (OpenSSH's known_hosts files and our store)
+    ACCEPT_NEW = "accept-new"  # unknown hosts are accepted and recorded; changed keys refused
+    INSECURE = "insecure"  # no check at all
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Connection limits of an :class:`SshPool`, modelled on what sshd enforces.
+
+    Attributes:
+        max_starting_connections: handshakes in flight per target sshd (address, port):
+            sshd's ``MaxStartups`` (default 10:30:100) drops connections beyond 10.
+        max_sessions_per_connection: sessions (commands, transfers) at once on one
+            connection: sshd's ``MaxSessions`` (default 10). A connection the server
+            refuses a session on is taken as full.
+        max_starting_total: handshakes in flight over all targets (None: no cap).
+        fanout: sessions running at once over the whole pool (None: no cap).
+    """
+
+    max_starting_connections: int = 10
+    max_sessions_per_connection: int = 10
+    max_starting_total: int | None = None
+    fanout: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_starting_connections", "max_sessions_per_connection"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("max_starting_total", "fanout"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PoolStatistics:
+    """Counters of an :class:`SshPool` (a snapshot)."""
+
+    connections_opened: int
+    connections_open: int
+    connect_failures: int
+    sessions_opened: int
+    sessions_open: int
+    peak_handshakes: int
+    peak_handshakes_per_target: int
+
+
+class ConnectFailed(Exception):
+    """A connection could not be made; ``reason`` says why in OpenSSH's words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_connect_error(e: BaseException) -> str:
+    """The one place where asyncssh and socket errors become a reason (OpenSSH-like words)."""
+    if isinstance(e, ConnectFailed):
+        return e.reason
+    if isinstance(e, asyncssh.HostKeyNotVerifiable):
+        return f"Host key verification failed: {e.reason}"
+    if isinstance(e, asyncssh.PermissionDenied):
+        return f"Permission denied ({e.reason})"
+    if isinstance(e, asyncssh.DisconnectError):
+        return f"Connection closed by remote host: {e.reason}"
+    if isinstance(e, asyncssh.ChannelOpenError):
+        return f"channel open failed: {e.reason}"
+    if isinstance(e, asyncssh.KeyImportError | asyncssh.KeyEncryptionError):
+        return f"cannot use the key: {e}"
+    if isinstance(e, TimeoutError):
+        return "Connection timed out"
+    if isinstance(e, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(e, ConnectionResetError):
+        return "Connection reset by peer"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return str(e) or type(e).__name__
+
+
+def default_known_hosts_store() -> Path:
+    """``$XDG_STATE_HOME/execo/known_hosts`` (``~/.local/state/execo/known_hosts``)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base) / "execo" / "known_hosts"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _TargetKey:
+    host: str
+    port: int | None
+    user: str | None
+    keyfile: str | None
+    ssh_config: str | None
+    policy: HostKeyPolicy
+    store: str
+    connect_timeout: float
+    jump: _TargetKey | None
+
+
+class _KnownHosts:
+    """The trusted keys: OpenSSH's known_hosts files and our store, read once per pool."""
+
+    def __init__(self, store: Path, files: list[str]) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self.hosts = self._base = asyncssh.SSHKnownHosts()
+        for f in [*files, str(store)]:
+            path = Path(f).expanduser()
+            if path.is_file():
+                try:
+                    self._base.load(path.read_text())
+                except (OSError, ValueError, asyncssh.Error):
+                    continue
+
+    def match(self, host: str, addr: str, port: int | None) -> Any:
+        return self._base.match(host, addr, port)
+
+    def known(self, host: str, addr: str, port: int | None) -> bool:
+        keys, cas, _revoked, certs, _rc, subjects, _rs = self.match(host, addr, port)
+        return bool(keys or cas or certs or subjects)
+
+    def record(self, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
+        name = host if port in (None, 22) else f"[{host}]:{port}"
+        line = f"{name} {key.export_public_key('openssh').decode().strip()}\n"
+        with self._lock:
+            self._base.load(line)
+            self.store.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.store, "a") as f:
+                f.write(line)
+
+
+class _Client(asyncssh.SSHClient):
+    def __init__(self, pool: SshPool, policy: HostKeyPolicy, known: _KnownHosts | None) -> None:
+        self._pool = pool
+        self._policy = policy
+        self._known = known
+        self.conn: _Conn | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        # Called only for a key not among the trusted ones of this host.
+        if self._policy != HostKeyPolicy.ACCEPT_NEW or self._known is None:
+            return False
+        p = None if port == 22 else port
+        if self._known.known(host, addr, p):
+            return False  # a changed key: refused
+        self._known.record(host, p, key)
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.conn.lost()
+
+
+class _Conn:
+    """One pooled connection and its session count."""
+
+    def __init__(self, target: _Target, conn: asyncssh.SSHClientConnection, cap: int) -> None:
+        self.target = target
+        self.conn = conn
+        self.sessions = 0
+        self.cap = cap
+        self.closed = False
+
+    def lost(self) -> None:
+        self.closed = True
+        if self in self.target.conns:
+            self.target.conns.remove(self)
+
+
+class _Target:
+    def __init__(self, key: _TargetKey) -> None:
+        self.key = key
+        self.conns: list[_Conn] = []
+        self.connecting: asyncio.Future[_Conn] | None = None
+        self.options: asyncssh.SSHClientConnectionOptions | None = None
+
+
+class _Counter:
+    """A semaphore that also remembers its peak."""
+
+    def __init__(self, limit: int | None) -> None:
+        self._sem = asyncio.Semaphore(limit) if limit is not None else None
+        self.current = 0
+        self.peak = 0
+
+    async def __aenter__(self) -> None:
+        if self._sem is not None:
+            await self._sem.acquire()
+        self.current += 1
+        self.peak = max(self.peak, self.current)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.current -= 1
+        if self._sem is not None:
+            self._sem.release()
+
+
+class SshPool:
+    """A scope that owns asyncssh connections (see the module documentation).
+
+    Args:
+        limits: connection limits (:class:`Limits`).
+
+    Use ``async with ssh_pool() as pool:``; inside, :meth:`current` returns it.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._bridge: Bridge | None = None
+        self._token: contextvars.Token[SshPool | None] | None = None
+        self._targets: dict[_TargetKey, _Target] = {}
+        self._known: dict[str, _KnownHosts] = {}
+        self._keys: dict[str, asyncssh.SSHKey] = {}
+        self._handshakes: dict[tuple[str, int | None], _Counter] = {}
+        self._all_handshakes: _Counter | None = None
+        self._fanout: _Counter | None = None
+        self._stats = {"opened": 0, "failures": 0, "sessions_opened": 0, "sessions_open": 0}
+        self._closing = False
+
+    @staticmethod
+    def current() -> SshPool | None:
+        """The pool of the enclosing ``async with ssh_pool()`` block, if any."""
+        return _current_pool.get()
+
+    @property
+    def bridge(self) -> Bridge:
+        if self._bridge is None:
+            raise ExecoUsageError("the SSH pool is not open: use `async with ssh_pool():`")
+        return self._bridge
+
+    async def __aenter__(self) -> Self:
+        self.open()
+        self._token = _current_pool.set(self)
+        return self
+
+    def open(self) -> None:
+        """Start the asyncio side (without making this the current pool)."""
+        if self._bridge is not None:
+            raise ExecoUsageError("this SSH pool is already open")
+        self._bridge = open_bridge()
+        self._closing = False
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            try:
+                _current_pool.reset(self._token)
+            except ValueError:  # exited in another context than entered: leave it be
+                pass
+            self._token = None
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection, then the asyncio side (the loop thread under trio)."""
+        bridge = self._bridge
+        if bridge is None:
+            return
+        import anyio
+
+        with anyio.CancelScope(shield=True):
+            await bridge.run(self._close_all)
+            await bridge.aclose()
+        self._bridge = None
+        self._targets.clear()
+
+    async def _close_all(self) -> None:
+        self._closing = True
+        conns = [c for t in self._targets.values() for c in t.conns]
+        for t in self._targets.values():
+            if t.connecting is not None:
+                t.connecting.cancel()
+        for c in conns:
+            c.conn.close()
+        for c in conns:
+            try:
+                await asyncio.wait_for(c.conn.wait_closed(), 5)
+            except (TimeoutError, OSError, asyncssh.Error):
+                pass
+
+    def statistics(self) -> PoolStatistics:
+        """Connection and session counters (peaks included)."""
+        per_target = max((c.peak for c in self._handshakes.values()), default=0)
+        total = self._all_handshakes.peak if self._all_handshakes is not None else per_target
+        return PoolStatistics(
+            connections_opened=self._stats["opened"],
+            connections_open=sum(len(t.conns) for t in self._targets.values()),
+            connect_failures=self._stats["failures"],
+            sessions_opened=self._stats["sessions_opened"],
+            sessions_open=self._stats["sessions_open"],
+            peak_handshakes=total,
+            peak_handshakes_per_target=per_target,
+        )
+
+    # ------------------------------------------------------------ host side
+
+    def target_for(self, params: EffectiveConnectionParams, address: str) -> _TargetKey:
+        """The pool key of the connection to ``address`` with ``params`` (pure)."""
+        host = params.rewritten_address(address)
+        ssh_config = _expand(params.ssh_config)
+        if ssh_config is not None and not os.path.isfile(ssh_config):
+            ssh_config = None
+        policy = HostKeyPolicy(params.host_key_policy)
+        store = _expand(params.known_hosts_store) or str(default_known_hosts_store())
+        jump = _jump_key(host, params, ssh_config, policy, store)
+        return _TargetKey(
+            host=host,
+            port=params.port,
+            user=params.user,
+            keyfile=_expand(params.keyfile),
+            ssh_config=ssh_config,
+            policy=policy,
+            store=store,
+            connect_timeout=float(params.connect_timeout),
+            jump=jump,
+        )
+
+    # --------------------------------------------------------- asyncio side
+
+    async def acquire(self, key: _TargetKey, session: bool = True) -> _Conn:
+        """A connection to ``key`` with a session slot taken (released by :meth:`release`)."""
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = _Target(key)
+        while True:
+            if self._closing:
+                raise ConnectFailed("the SSH pool is closing")
+            for c in target.conns:
+                if not c.closed and (not session or c.sessions < c.cap):
+                    if session:
+                        self._take(c)
+                    return c
+            fut = target.connecting
+            if fut is None:
+                fut = target.connecting = asyncio.ensure_future(self._open(target))
+            try:
+                await asyncio.shield(fut)
+            except asyncio.CancelledError:
+                if fut.cancelled() and not self._closing:
+                    continue  # the opener was cancelled, not us: try again
+                raise
+            except BaseException as e:
+                raise ConnectFailed(describe_connect_error(e)) from e
+            finally:
+                if target.connecting is fut and fut.done():
+                    target.connecting = None
+
+    def _take(self, c: _Conn) -> None:
+        c.sessions += 1
+        self._stats["sessions_opened"] += 1
+        self._stats["sessions_open"] += 1
+
+    def release(self, c: _Conn) -> None:
+        c.sessions -= 1
+        self._stats["sessions_open"] -= 1
+
+    async def session(
+        self,
+        key: _TargetKey,
+        open_: Callable[[asyncssh.SSHClientConnection], Awaitable[T]],
+    ) -> tuple[T, _Conn]:
+        """Open a session with ``open_`` on a pooled connection; a refused session marks the
+        connection full and another one is tried."""
+        while True:
+            c = await self.acquire(key)
+            try:
+                return await open_(c.conn), c
+            except asyncssh.ChannelOpenError:
+                self.release(c)
+                if c.closed or c.sessions == 0:
+                    raise
+                c.cap = max(1, c.sessions)  # the server's MaxSessions is lower than ours
+            except BaseException:
+                self.release(c)
+                raise
+
+    async def fanout_slot(self) -> _Counter | None:
+        if self.limits.fanout is None:
+            return None
+        if self._fanout is None:
+            self._fanout = _Counter(self.limits.fanout)
+        return self._fanout
+
+    async def _open(self, target: _Target) -> _Conn:
+        key = target.key
+        tunnel = None
+        if key.jump is not None:
+            tunnel = (await self.acquire(key.jump, session=False)).conn
+        limiter = self._handshakes.get((key.host, key.port))
+        if limiter is None:
+            limiter = self._handshakes[(key.host, key.port)] = _Counter(
+                self.limits.max_starting_connections
+            )
+        if self._all_handshakes is None:
+            self._all_handshakes = _Counter(self.limits.max_starting_total)
+        known = self._known_hosts(key)
+        client = _Client(self, key.policy, known)
+        options = target.options or self._options(key, known)
+        target.options = options
+        try:
+            async with self._all_handshakes, limiter:
+                conn = await asyncssh.connect(
+                    key.host,
+                    key.port or (),
+                    tunnel=tunnel,
+                    options=options,
+                    client_factory=lambda: client,
+                )
+        except BaseException:
+            self._stats["failures"] += 1
+            raise
+        c = _Conn(target, conn, self.limits.max_sessions_per_connection)
+        client.conn = c
+        self._stats["opened"] += 1
+        if self._closing:
+            conn.close()
+            raise ConnectFailed("the SSH pool is closing")
+        target.conns.append(c)
+        return c
+
+    def _known_hosts(self, key: _TargetKey) -> _KnownHosts | None:
+        if key.policy == HostKeyPolicy.INSECURE:
+            return None
+        known = self._known.get(key.store)
+        if known is None:
+            files = ["~/.ssh/known_hosts", "~/.ssh/known_hosts2", "/etc/ssh/ssh_known_hosts"]
+            known = self._known[key.store] = _KnownHosts(Path(key.store), files)
+        return known
+
+    def _options(
+        self, key: _TargetKey, known: _KnownHosts | None
+    ) -> asyncssh.SSHClientConnectionOptions:
+        kwargs: dict[str, Any] = {
+            "config": [key.ssh_config] if key.ssh_config else None,
+            "connect_timeout": key.connect_timeout,
+            "known_hosts": known.hosts if known is not None else None,
+            "password_auth": False,
+            "kbdint_auth": False,
+            "gss_auth": False,
+            "gss_kex": False,
+            # Key exchange: curve25519 first (see docs/design.md); zlib only if asked.
+            "kex_algs": _KEX_ALGS,
+            "compression_algs": None,
+        }
+        if key.user:
+            kwargs["username"] = key.user
+        if key.keyfile:
+            kwargs["client_keys"] = [self._key(key.keyfile)]
+        return asyncssh.SSHClientConnectionOptions(**kwargs)
+
+    def _key(self, path: str | None) -> asyncssh.SSHKey:
+        assert path is not None
+        k = self._keys.get(path)
+        if k is None:
+            k = self._keys[path] = asyncssh.read_private_key(path)
+        return k
+
+    async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``fn(*args)`` on the pool's asyncio loop (from the caller's loop)."""
+        return await self.bridge.run(fn, *args)
+
+
+# curve25519 is what OpenSSH < 9.0 preferred and what libssh2 uses; it is safe and several
+# times cheaper than the post-quantum hybrids for the server (sntrup761 costs ~4x).
+_KEX_ALGS = (
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "mlkem768x25519-sha256",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group14-sha256",
+    "diffie-hellman-group16-sha512",
+)
+
+
+def _expand(path: str | os.PathLike[str] | None) -> str | None:
+    if path is None:
+        return None
+    return os.path.expanduser(os.fspath(path))
+
+
+def _jump_key(
+    host: str,
+    params: EffectiveConnectionParams,
+    ssh_config: str | None,
+    policy: HostKeyPolicy,
+    store: str,
+    depth: int = 0,
+) -> _TargetKey | None:
+    """The ProxyJump chain of ``host`` from the ssh config, as nested pool keys."""
+    if ssh_config is None or depth > 8:
+        return None
+    from asyncssh.config import SSHClientConfig
+
+    config = SSHClientConfig.load(
+        None, [ssh_config], False, False, False, getpass.getuser(), (), host, ()
+    )
+    jump = config.get("ProxyJump")
+    if not isinstance(jump, str) or not jump or jump.lower() == "none":
+        return None
+    key: _TargetKey | None = None
+    for i, hop in enumerate(jump.split(",")):
+        user, _, rest = hop.rpartition("@")
+        name, port = rest, None
+        if ":" in rest and not rest.endswith("]"):
+            name, _, port_s = rest.rpartition(":")
+            port = int(port_s)
+        name = name.strip("[]")
+        prev = key
+        if i == 0:  # the first hop may have its own ProxyJump
+            prev = _jump_key(name, params, ssh_config, policy, store, depth + 1)
+        key = _TargetKey(
+            host=name,
+            port=port,
+            user=user or None,
+            keyfile=None,  # as with OpenSSH's -J: hops use the config, default keys, the agent
+            ssh_config=ssh_config,
+            policy=policy,
+            store=store,
+            connect_timeout=float(params.connect_timeout),
+            jump=prev,
+        )
+    return key
+
+
+def ssh_pool(limits: Limits | None = None) -> SshPool:
+    """A new :class:`SshPool`, to use as ``async with ssh_pool() as pool:``."""
+    return SshPool(limits)
