@@ -197,6 +197,7 @@ class AsyncsshChannel(_Base):
         self._chan: asyncssh.SSHClientChannel[bytes] | None = None
         self._session: _Session | None = None
         self._opened: asyncio.Future[bool] | None = None
+        self._opening = False
         self._start()
 
     def _end_streams(self) -> None:
@@ -240,6 +241,7 @@ class AsyncsshChannel(_Base):
     async def _open_session(
         self, conn: asyncssh.SSHClientConnection
     ) -> tuple[asyncssh.SSHClientChannel[bytes], _Session]:
+        self._opening = True  # from now on the command may run: kill it, don't just cancel
         chan, session = await conn.create_session(
             lambda: _Session(self),
             self._command,
@@ -298,6 +300,9 @@ class AsyncsshChannel(_Base):
 
         p = self._process
         forced = False
+        if not await self._pool.call(self._abort_unless_opening):
+            await self._exited.wait()  # never got as far as starting the command
+            return False
         if p.remote_pid is None and self._status is None:
             # The marker may be in flight: the command might have started.
             with anyio.move_on_after(grace):
@@ -312,6 +317,12 @@ class AsyncsshChannel(_Base):
         if self._status is None:
             await self._cancel_driver()
         return forced
+
+    async def _abort_unless_opening(self) -> bool:  # asyncio side
+        if self._opening:
+            return True
+        self._abort()
+        return False
 
     async def _kill_remote(self, script: str) -> bool:  # asyncio side
         self._send_signal("TERM")  # fast path: sshd >= 7.9 passes it to the shell

@@ -31,6 +31,7 @@ import asyncio
 import contextvars
 import dataclasses
 import enum
+import functools
 import getpass
 import os
 import threading
@@ -106,6 +107,7 @@ class PoolStatistics:
     connections_opened: int
     connections_open: int
     connect_failures: int
+    connects_dropped: int
     sessions_opened: int
     sessions_open: int
     peak_handshakes: int
@@ -181,12 +183,12 @@ class _KnownHosts:
                 except (OSError, ValueError, asyncssh.Error):
                     continue
 
-    def match(self, host: str, addr: str, port: int | None) -> Any:
-        return self._base.match(host, addr, port)
-
-    def known(self, host: str, addr: str, port: int | None) -> bool:
-        keys, cas, _revoked, certs, _rc, subjects, _rs = self.match(host, addr, port)
-        return bool(keys or cas or certs or subjects)
+    def lookup(self, host: str, addr: str, port: int | None, key: asyncssh.SSHKey) -> bool | None:
+        """Whether ``key`` is trusted for the host now; None if the host has no key at all."""
+        keys, cas, _revoked, certs, _rc, subjects, _rs = self._base.match(host, addr, port)
+        if key in keys:
+            return True
+        return False if (keys or cas or certs or subjects) else None
 
     def record(self, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
         name = host if port in (None, 22) else f"[{host}]:{port}"
@@ -212,10 +214,11 @@ class _Client(asyncssh.SSHClient):
         if self._policy != HostKeyPolicy.ACCEPT_NEW or self._known is None:
             return False
         p = None if port == 22 else port
-        if self._known.known(host, addr, p):
-            return False  # a changed key: refused
-        self._known.record(host, p, key)
-        return True
+        trusted = self._known.lookup(host, addr, p, key)
+        if trusted is None:  # a new host (or a new key recorded since this handshake began)
+            self._known.record(host, p, key)
+            return True
+        return trusted  # False: a changed key, refused
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.conn is not None:
@@ -236,14 +239,24 @@ class _Conn:
         self.closed = True
         if self in self.target.conns:
             self.target.conns.remove(self)
+        self.target.wake()
 
 
 class _Target:
     def __init__(self, key: _TargetKey) -> None:
         self.key = key
         self.conns: list[_Conn] = []
-        self.connecting: asyncio.Future[_Conn] | None = None
+        self.connecting: set[asyncio.Future[_Conn]] = set()
+        self.waiters = 0
+        self.error: BaseException | None = None
+        self.failures = 0
+        self.changed = asyncio.Event()
         self.options: asyncssh.SSHClientConnectionOptions | None = None
+
+    def wake(self) -> None:
+        """A connection opened or failed, or a slot was freed: the waiters look again."""
+        self.changed.set()
+        self.changed = asyncio.Event()
 
 
 class _Counter:
@@ -285,7 +298,13 @@ class SshPool:
         self._handshakes: dict[tuple[str, int | None], _Counter] = {}
         self._all_handshakes: _Counter | None = None
         self._fanout: _Counter | None = None
-        self._stats = {"opened": 0, "failures": 0, "sessions_opened": 0, "sessions_open": 0}
+        self._stats = {
+            "opened": 0,
+            "failures": 0,
+            "dropped": 0,
+            "sessions_opened": 0,
+            "sessions_open": 0,
+        }
         self._closing = False
 
     @staticmethod
@@ -342,8 +361,9 @@ class SshPool:
         self._closing = True
         conns = [c for t in self._targets.values() for c in t.conns]
         for t in self._targets.values():
-            if t.connecting is not None:
-                t.connecting.cancel()
+            for task in list(t.connecting):
+                task.cancel()
+            t.wake()
         for c in conns:
             c.conn.close()
         for c in conns:
@@ -360,6 +380,7 @@ class SshPool:
             connections_opened=self._stats["opened"],
             connections_open=sum(len(t.conns) for t in self._targets.values()),
             connect_failures=self._stats["failures"],
+            connects_dropped=self._stats["dropped"],
             sessions_opened=self._stats["sessions_opened"],
             sessions_open=self._stats["sessions_open"],
             peak_handshakes=total,
@@ -392,32 +413,51 @@ class SshPool:
     # --------------------------------------------------------- asyncio side
 
     async def acquire(self, key: _TargetKey, session: bool = True) -> _Conn:
-        """A connection to ``key`` with a session slot taken (released by :meth:`release`)."""
+        """A connection to ``key``, with a session slot taken when ``session`` (give it back
+        with :meth:`release`).
+
+        New connections are started while the waiters outnumber the free slots of the
+        connections being opened (the per-target handshake limit queues them); when every
+        attempt has failed and none is left in flight, the waiters fail with the last error.
+        A waiter that is cancelled leaves; when the last one leaves, the attempts in flight
+        are cancelled too.
+        """
         target = self._targets.get(key)
         if target is None:
             target = self._targets[key] = _Target(key)
-        while True:
-            if self._closing:
-                raise ConnectFailed("the SSH pool is closing")
-            for c in target.conns:
-                if not c.closed and (not session or c.sessions < c.cap):
-                    if session:
-                        self._take(c)
-                    return c
-            fut = target.connecting
-            if fut is None:
-                fut = target.connecting = asyncio.ensure_future(self._open(target))
-            try:
-                await asyncio.shield(fut)
-            except asyncio.CancelledError:
-                if fut.cancelled() and not self._closing:
-                    continue  # the opener was cancelled, not us: try again
-                raise
-            except BaseException as e:
-                raise ConnectFailed(describe_connect_error(e)) from e
-            finally:
-                if target.connecting is fut and fut.done():
-                    target.connecting = None
+        target.waiters += 1
+        seen = target.failures
+        try:
+            while True:
+                if self._closing:
+                    raise ConnectFailed("the SSH pool is closing")
+                for c in target.conns:
+                    if not c.closed and (not session or c.sessions < c.cap):
+                        if session:
+                            self._take(c)
+                        return c
+                if target.failures > seen and not target.connecting:
+                    assert target.error is not None
+                    raise ConnectFailed(describe_connect_error(target.error))
+                slots = self.limits.max_sessions_per_connection if session else target.waiters
+                if len(target.connecting) * slots < target.waiters:
+                    task = asyncio.ensure_future(self._open(target))
+                    target.connecting.add(task)
+                    task.add_done_callback(functools.partial(self._opened, target))
+                changed = target.changed
+                await changed.wait()
+        finally:
+            target.waiters -= 1
+            if not target.waiters:
+                for pending in list(target.connecting):
+                    pending.cancel()
+
+    def _opened(self, target: _Target, task: asyncio.Future[_Conn]) -> None:
+        target.connecting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            target.error = task.exception()
+            target.failures += 1
+        target.wake()
 
     def _take(self, c: _Conn) -> None:
         c.sessions += 1
@@ -427,6 +467,8 @@ class SshPool:
     def release(self, c: _Conn) -> None:
         c.sessions -= 1
         self._stats["sessions_open"] -= 1
+        if c.target.waiters:
+            c.target.wake()
 
     async def session(
         self,
@@ -471,18 +513,29 @@ class SshPool:
         client = _Client(self, key.policy, known)
         options = target.options or self._options(key, known)
         target.options = options
-        try:
-            async with self._all_handshakes, limiter:
-                conn = await asyncssh.connect(
-                    key.host,
-                    key.port or (),
-                    tunnel=tunnel,
-                    options=options,
-                    client_factory=lambda: client,
-                )
-        except BaseException:
-            self._stats["failures"] += 1
-            raise
+        for attempt in range(_DROP_RETRIES + 1):
+            try:
+                async with limiter, self._all_handshakes:
+                    conn = await asyncssh.connect(
+                        key.host,
+                        key.port or (),
+                        tunnel=tunnel,
+                        config=[key.ssh_config] if key.ssh_config else None,
+                        options=options,
+                        client_factory=lambda: client,
+                    )
+                break
+            except (asyncssh.ConnectionLost, ConnectionResetError):
+                # Dropped before the handshake ended: sshd's MaxStartups (its count lags
+                # behind ours), or a server restarting. Try again a few times.
+                self._stats["dropped"] += 1
+                if attempt == _DROP_RETRIES:
+                    self._stats["failures"] += 1
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+            except Exception:
+                self._stats["failures"] += 1
+                raise
         c = _Conn(target, conn, self.limits.max_sessions_per_connection)
         client.conn = c
         self._stats["opened"] += 1
@@ -490,7 +543,7 @@ class SshPool:
             conn.close()
             raise ConnectFailed("the SSH pool is closing")
         target.conns.append(c)
-        return c
+        return c  # _opened() wakes the waiters
 
     def _known_hosts(self, key: _TargetKey) -> _KnownHosts | None:
         if key.policy == HostKeyPolicy.INSECURE:
@@ -505,7 +558,6 @@ class SshPool:
         self, key: _TargetKey, known: _KnownHosts | None
     ) -> asyncssh.SSHClientConnectionOptions:
         kwargs: dict[str, Any] = {
-            "config": [key.ssh_config] if key.ssh_config else None,
             "connect_timeout": key.connect_timeout,
             "known_hosts": known.hosts if known is not None else None,
             "password_auth": False,
@@ -536,6 +588,8 @@ class SshPool:
 
 # curve25519 is what OpenSSH < 9.0 preferred and what libssh2 uses; it is safe and several
 # times cheaper than the post-quantum hybrids for the server (sntrup761 costs ~4x).
+_DROP_RETRIES = 3
+
 _KEX_ALGS = (
     "curve25519-sha256",
     "curve25519-sha256@libssh.org",
