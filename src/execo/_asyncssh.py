@@ -392,7 +392,10 @@ class _SftpChannel(_Base):
         except Exception as e:
             if connected:
                 message = str(e) or type(e).__name__
-                self._pool.bridge.to_host(self._err.feed, f"sftp: {message}\n".encode())
+                verb = "put" if self._put else "get"
+                what = " ".join(self._sources)
+                line = f"sftp {verb} {what}: {message}\n"
+                self._pool.bridge.to_host(self._err.feed, line.encode())
             else:
                 error = describe_connect_error(e)
                 status = ExitStatus(255, None)
