@@ -186,6 +186,7 @@ def main() -> None:
     ap.add_argument("--ns", default="10,50,100,200")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated name fragments of runners")
     ap.add_argument("--one", nargs=3, metavar=("TRANSPORT", "PORT", "KEY"))
     ap.add_argument("addrs", nargs="*")
     args = ap.parse_args()
@@ -200,13 +201,19 @@ def main() -> None:
     cold: dict[str, dict[int, float]] = {}
     warm: dict[str, dict[int, float]] = {}
     rss: dict[str, dict[int, int]] = {}
+    only = [o for o in args.only.split(",") if o]
+
+    def selected(port: int, key: str) -> list[tuple[str, list[str] | None]]:
+        return [r for r in runners(port, key) if not only or any(o in r[0] for o in only)]
+
     with LoopbackSshd(max(ns), first=2, max_startups="1000", max_sessions=10) as sshd:
         key = str(sshd.keyfile)
-        names = [name for name, _ in runners(sshd.port, key)]
+        names = [name for name, _ in selected(sshd.port, key)]
+        n_sshd = len(sshd.pids)
         for n in ns:
             addrs = sshd.addresses[:n]
             for _ in range(args.repeat):
-                for name, argv in runners(sshd.port, key):
+                for name, argv in selected(sshd.port, key):
                     if argv is None:
                         c, r, w = plain_ssh(sshd.port, key, addrs)
                     else:
@@ -229,6 +236,9 @@ def main() -> None:
             lines.append(
                 f"| {name}, warm (2nd run, same connections) | " + " | ".join(row) + " | |"
             )
+    print("\n".join(lines))
+    if args.no_write or args.only:
+        return
     n = max(ns)
     peers = [k for k in names if not k.startswith("execo (this)")]
     best_peer = min(peers, key=lambda k: cold[k][n])
@@ -243,7 +253,7 @@ def main() -> None:
     )
     print(summary)
     body = (
-        f"`true` on N loopback hosts (real OpenSSH sshds, {len(sshd.pids)} sshd processes "
+        f"`true` on N loopback hosts (real OpenSSH sshds, {n_sshd} sshd processes "
         "at 16 addresses each, MaxStartups 1000, MaxSessions 10); best of "
         f"{args.repeat} run(s) per cell, all runners interleaved; time measured inside each "
         "runner around its own work (interpreter start-up excluded). Peak RSS is the "
@@ -251,8 +261,7 @@ def main() -> None:
         "runners are not in it. The asyncssh transport and raw asyncssh run without "
         "host-key checking, like every peer here.\n\n" + "\n".join(lines) + "\n\n" + summary
     )
-    if not args.no_write:
-        write_section("Remote `true` on N hosts", body)
+    write_section("Remote `true` on N hosts", body)
 
 
 def _mb(kb: int | None) -> str:

@@ -95,6 +95,10 @@ def _str_tuple(key: str, value: object) -> object:
     return tuple(value)
 
 
+def _str_tuple_or_none(key: str, value: object) -> object:
+    return None if value is None else _str_tuple(key, value)
+
+
 def _log_level(key: str, value: object) -> object:
     if isinstance(value, str):
         level = logging.getLevelName(value.upper())
@@ -174,6 +178,7 @@ _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]
     "ssh_config": (DEFAULT_SSH_CONFIG, _typed(str, os.PathLike, none=True)),
     "host_key_policy": ("accept-new", _choice(("strict", "accept-new", "insecure"))),
     "known_hosts_store": (None, _typed(str, os.PathLike, none=True)),
+    "kex_algorithms": (None, _str_tuple_or_none),
     "pty": (False, _typed(bool)),
     "host_rewrite_func": (None, _callable_or_none),
     "nc": ("/bin/nc.traditional -v -v", _typed(str)),
@@ -337,7 +342,10 @@ class ConnectionParams:
     * ``host_key_policy`` (``"strict"``, ``"accept-new"``, ``"insecure"``, see
       :class:`~execo.HostKeyPolicy`) and ``known_hosts_store`` (where accept-new records
       keys): the asyncssh transport's host-key check. The OpenSSH transport follows its own
-      options (``ssh_options``: execo's defaults check nothing).
+      options (``ssh_options``: execo's defaults check nothing);
+    * ``kex_algorithms``: key exchange algorithms in order of preference. None: OpenSSH's
+      own choice for ``ssh``; for asyncssh, the classical ECDH ones first (cheapest for the
+      server, see docs/design.md), then the post-quantum hybrid mlkem768x25519.
     """
 
     user: str | Unset | None = UNSET
@@ -356,6 +364,7 @@ class ConnectionParams:
     ssh_config: str | Unset | None = UNSET
     host_key_policy: str | Unset = UNSET
     known_hosts_store: str | Unset | None = UNSET
+    kex_algorithms: tuple[str, ...] | Unset | None = UNSET
     pty: bool | Unset = UNSET
     host_rewrite_func: Callable[[str], str] | Unset | None = UNSET
     nc: str | Unset = UNSET
@@ -404,6 +413,7 @@ class EffectiveConnectionParams:
     ssh_config: str | None
     host_key_policy: str
     known_hosts_store: str | None
+    kex_algorithms: tuple[str, ...] | None
     pty: bool
     host_rewrite_func: Callable[[str], str] | None
     nc: str

@@ -56,6 +56,8 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
         argv += ["-i", params.keyfile]
     if params.port:
         argv += ["-o", f"Port={params.port}"]
+    if params.kex_algorithms:
+        argv += ["-o", f"KexAlgorithms={','.join(params.kex_algorithms)}"]
     argv += ["--", params.rewritten_address(address)]
     return argv
 
