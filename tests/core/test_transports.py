@@ -156,3 +156,14 @@ async def test_configuration_picks_the_transport(hosts: list[Host]) -> None:
     assert SshProcess("true", hosts[0], transport="ssh").transport == "ssh"
     with pytest.raises(ValueError, match="transport"):
         SshProcess("true", hosts[0], transport="telnet")
+
+
+async def test_kex_algorithms(hosts: list[Host], transport: str) -> None:
+    params = {"kex_algorithms": ("curve25519-sha256",)}
+    p = SshProcess("true", hosts[2], transport=transport, connection_params=params)
+    assert (await p.run()).ok
+    bogus = {"kex_algorithms": ("diffie-hellman-group1-sha1",)}  # refused by OpenSSH >= 7.0
+    q = SshProcess("true", hosts[2], transport=transport, connection_params=bogus)
+    q.nolog_error = True
+    await q.run()
+    assert q.status == ProcessStatus.UNREACHABLE, q.dump()
