@@ -66,11 +66,11 @@ from ._serial import RemoteSerial as RemoteSerial
 from ._serial import Serial as Serial
 from ._serial import SerialSsh as SerialSsh
 from ._ssh import SshProcess as SshProcess
-from ._sshpool import HostKeyPolicy as HostKeyPolicy
 from ._sshpool import Limits as Limits
 from ._sshpool import PoolStatistics as PoolStatistics
 from ._sshpool import SshPool as SshPool
 from ._sshpool import ssh_pool as ssh_pool
+from ._sshtarget import HostKeyPolicy as HostKeyPolicy
 from ._substitution import SubstitutionError as SubstitutionError
 from ._substitution import substitute as substitute
 from ._time import Timer as Timer

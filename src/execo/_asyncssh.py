@@ -28,7 +28,8 @@ from ._channel import ByteSource, ExitStatus
 from ._config import EffectiveConnectionParams
 from ._host import Host
 from ._process import ProcessBase
-from ._sshpool import SshPool, _Conn, _TargetKey, describe_connect_error
+from ._sshpool import SshPool, _Conn
+from ._sshtarget import TargetKey, describe_connect_error
 
 if TYPE_CHECKING:
     from ._ssh import SshProcess
@@ -83,7 +84,7 @@ class _Base:
 
     pid: int | None = None
 
-    def __init__(self, pool: SshPool, private: bool, key: _TargetKey) -> None:
+    def __init__(self, pool: SshPool, private: bool, key: TargetKey) -> None:
         self._pool = pool
         self._private = private
         self._key = key
@@ -182,7 +183,7 @@ class AsyncsshChannel(_Base):
         process: SshProcess,
         pool: SshPool,
         private: bool,
-        key: _TargetKey,
+        key: TargetKey,
         command: str,
     ) -> None:
         super().__init__(pool, private, key)
@@ -352,7 +353,7 @@ class _SftpChannel(_Base):
         self,
         pool: SshPool,
         private: bool,
-        key: _TargetKey,
+        key: TargetKey,
         put: bool,
         sources: Sequence[str],
         destination: str,

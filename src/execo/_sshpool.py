@@ -13,9 +13,9 @@ random), sessions per connection as above, and an optional overall cap on handsh
 running sessions.
 
 Hosts are resolved through the OpenSSH client configuration (``ssh_config``, by default
-``~/.ssh/config``) by asyncssh itself; ProxyJump chains are resolved here, hop by hop, so that
-each hop is a pooled connection of its own (a hundred nodes behind one gateway share one
-connection to it) and gets the same host-key policy as the target.
+``~/.ssh/config``) by asyncssh itself; ProxyJump chains are resolved by ``_sshtarget``, hop
+by hop, so that each hop is a pooled connection of its own (a hundred nodes behind one
+gateway share one connection to it) and gets the same host-key policy as the target.
 
 Host keys (``host_key_policy``): ``strict`` trusts only the known_hosts files (OpenSSH's and
 our store), ``accept-new`` also accepts a host that has no key on record and writes its key
@@ -30,11 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-import enum
 import functools
-import getpass
-import os
-import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -45,10 +41,17 @@ import asyncssh
 from ._bridge import Bridge, open_bridge
 from ._config import EffectiveConnectionParams
 from ._errors import ExecoUsageError
+from ._sshtarget import (
+    CIPHERS,
+    ConnectFailed,
+    HostKeyPolicy,
+    KnownHosts,
+    TargetKey,
+    describe_connect_error,
+    target_key,
+)
 
 __all__ = [
-    "ConnectFailed",
-    "HostKeyPolicy",
     "Limits",
     "PoolStatistics",
     "SshPool",
@@ -60,14 +63,6 @@ T = TypeVar("T")
 _current_pool: contextvars.ContextVar[SshPool | None] = contextvars.ContextVar(
     "execo_ssh_pool", default=None
 )
-
-
-class HostKeyPolicy(enum.StrEnum):
-    """What to do with the server's host key."""
-
-    STRICT = "strict"  # known keys only (OpenSSH's known_hosts files and our store)
-    ACCEPT_NEW = "accept-new"  # unknown hosts are accepted and recorded; changed keys refused
-    INSECURE = "insecure"  # no check at all
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,96 +109,8 @@ class PoolStatistics:
     peak_handshakes_per_target: int
 
 
-class ConnectFailed(Exception):
-    """A connection could not be made; ``reason`` says why in OpenSSH's words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def describe_connect_error(e: BaseException) -> str:
-    """The one place where asyncssh and socket errors become a reason (OpenSSH-like words)."""
-    if isinstance(e, ConnectFailed):
-        return e.reason
-    if isinstance(e, asyncssh.HostKeyNotVerifiable):
-        return f"Host key verification failed: {e.reason}"
-    if isinstance(e, asyncssh.PermissionDenied):
-        return f"Permission denied ({e.reason})"
-    if isinstance(e, asyncssh.DisconnectError):
-        return f"Connection closed by remote host: {e.reason}"
-    if isinstance(e, asyncssh.ChannelOpenError):
-        return f"channel open failed: {e.reason}"
-    if isinstance(e, asyncssh.KeyImportError | asyncssh.KeyEncryptionError):
-        return f"cannot use the key: {e}"
-    if isinstance(e, TimeoutError):
-        return "Connection timed out"
-    if isinstance(e, ConnectionRefusedError):
-        return "Connection refused"
-    if isinstance(e, ConnectionResetError):
-        return "Connection reset by peer"
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
-    return str(e) or type(e).__name__
-
-
-def default_known_hosts_store() -> Path:
-    """``$XDG_STATE_HOME/execo/known_hosts`` (``~/.local/state/execo/known_hosts``)."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return Path(base) / "execo" / "known_hosts"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _TargetKey:
-    host: str
-    port: int | None
-    user: str | None
-    keyfile: str | None
-    ssh_config: str | None
-    policy: HostKeyPolicy
-    store: str
-    connect_timeout: float
-    kex: tuple[str, ...]
-    jump: _TargetKey | None
-
-
-class _KnownHosts:
-    """The trusted keys: OpenSSH's known_hosts files and our store, read once per pool."""
-
-    def __init__(self, store: Path, files: list[str]) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self.hosts = self._base = asyncssh.SSHKnownHosts()
-        for f in [*files, str(store)]:
-            path = Path(f).expanduser()
-            if path.is_file():
-                try:
-                    self._base.load(path.read_text())
-                except (OSError, ValueError, asyncssh.Error):
-                    continue
-
-    def lookup(self, host: str, addr: str, port: int | None, key: asyncssh.SSHKey) -> bool | None:
-        """Whether ``key`` is trusted for the host now; None if the host has no key at all."""
-        keys, cas, _revoked, certs, _rc, subjects, _rs = self._base.match(host, addr, port)
-        if key in keys:
-            return True
-        return False if (keys or cas or certs or subjects) else None
-
-    def record(self, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
-        name = host if port in (None, 22) else f"[{host}]:{port}"
-        line = f"{name} {key.export_public_key('openssh').decode().strip()}\n"
-        with self._lock:
-            self._base.load(line)
-            self.store.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.store, "a") as f:
-                f.write(line)
-
-
 class _Client(asyncssh.SSHClient):
-    def __init__(self, pool: SshPool, policy: HostKeyPolicy, known: _KnownHosts | None) -> None:
-        self._pool = pool
+    def __init__(self, policy: HostKeyPolicy, known: KnownHosts | None) -> None:
         self._policy = policy
         self._known = known
         self.conn: _Conn | None = None
@@ -244,7 +151,7 @@ class _Conn:
 
 
 class _Target:
-    def __init__(self, key: _TargetKey) -> None:
+    def __init__(self, key: TargetKey) -> None:
         self.key = key
         self.conns: list[_Conn] = []
         self.connecting: set[asyncio.Future[_Conn]] = set()
@@ -293,9 +200,9 @@ class SshPool:
         self.limits = limits or Limits()
         self._bridge: Bridge | None = None
         self._token: contextvars.Token[SshPool | None] | None = None
-        self._targets: dict[_TargetKey, _Target] = {}
-        self._keys_cache: dict[tuple[EffectiveConnectionParams, str], _TargetKey] = {}
-        self._known: dict[str, _KnownHosts] = {}
+        self._targets: dict[TargetKey, _Target] = {}
+        self._keys_cache: dict[tuple[EffectiveConnectionParams, str], TargetKey] = {}
+        self._known: dict[str, KnownHosts] = {}
         self._keys: dict[str, asyncssh.SSHKey] = {}
         self._handshakes: dict[tuple[str, int | None], _Counter] = {}
         self._all_handshakes: _Counter | None = None
@@ -392,42 +299,21 @@ class SshPool:
 
     # ------------------------------------------------------------ host side
 
-    def target_for(self, params: EffectiveConnectionParams, address: str) -> _TargetKey:
+    def target_for(self, params: EffectiveConnectionParams, address: str) -> TargetKey:
         """The pool key of the connection to ``address`` with ``params`` (cached: the ssh
         config is read once per host and parameters, not once per command)."""
         cache_key = (params, address)
         try:
             key = self._keys_cache.get(cache_key)
         except TypeError:  # an unhashable field (a callable object, say): no cache
-            return self._target_for(params, address)
+            return target_key(params, address)
         if key is None:
-            key = self._keys_cache[cache_key] = self._target_for(params, address)
+            key = self._keys_cache[cache_key] = target_key(params, address)
         return key
-
-    def _target_for(self, params: EffectiveConnectionParams, address: str) -> _TargetKey:
-        host = params.rewritten_address(address)
-        ssh_config = _expand(params.ssh_config)
-        if ssh_config is not None and not os.path.isfile(ssh_config):
-            ssh_config = None
-        policy = HostKeyPolicy(params.host_key_policy)
-        store = _expand(params.known_hosts_store) or str(default_known_hosts_store())
-        jump = _jump_key(host, params, ssh_config, policy, store)
-        return _TargetKey(
-            host=host,
-            port=params.port,
-            user=params.user,
-            keyfile=_expand(params.keyfile),
-            ssh_config=ssh_config,
-            policy=policy,
-            store=store,
-            connect_timeout=float(params.connect_timeout),
-            kex=params.kex_algorithms or KEX_ALGORITHMS,
-            jump=jump,
-        )
 
     # --------------------------------------------------------- asyncio side
 
-    async def acquire(self, key: _TargetKey, session: bool = True) -> _Conn:
+    async def acquire(self, key: TargetKey, session: bool = True) -> _Conn:
         """A connection to ``key``, with a session slot taken when ``session`` (give it back
         with :meth:`release`).
 
@@ -487,7 +373,7 @@ class SshPool:
 
     async def session(
         self,
-        key: _TargetKey,
+        key: TargetKey,
         open_: Callable[[asyncssh.SSHClientConnection], Awaitable[T]],
     ) -> tuple[T, _Conn]:
         """Open a session with ``open_`` on a pooled connection; a refused session marks the
@@ -525,7 +411,7 @@ class SshPool:
         if self._all_handshakes is None:
             self._all_handshakes = _Counter(self.limits.max_starting_total)
         known = self._known_hosts(key)
-        client = _Client(self, key.policy, known)
+        client = _Client(key.policy, known)
         options = target.options or self._options(key, known)
         target.options = options
         for attempt in range(_DROP_RETRIES + 1):
@@ -560,17 +446,17 @@ class SshPool:
         target.conns.append(c)
         return c  # _opened() wakes the waiters
 
-    def _known_hosts(self, key: _TargetKey) -> _KnownHosts | None:
+    def _known_hosts(self, key: TargetKey) -> KnownHosts | None:
         if key.policy == HostKeyPolicy.INSECURE:
             return None
         known = self._known.get(key.store)
         if known is None:
             files = ["~/.ssh/known_hosts", "~/.ssh/known_hosts2", "/etc/ssh/ssh_known_hosts"]
-            known = self._known[key.store] = _KnownHosts(Path(key.store), files)
+            known = self._known[key.store] = KnownHosts(Path(key.store), files)
         return known
 
     def _options(
-        self, key: _TargetKey, known: _KnownHosts | None
+        self, key: TargetKey, known: KnownHosts | None
     ) -> asyncssh.SSHClientConnectionOptions:
         kwargs: dict[str, Any] = {
             "connect_timeout": key.connect_timeout,
@@ -580,7 +466,7 @@ class SshPool:
             "gss_auth": False,
             "gss_kex": False,
             "kex_algs": list(key.kex),
-            "encryption_algs": list(_CIPHERS),
+            "encryption_algs": list(CIPHERS),
             "compression_algs": None,
         }
         if key.user:
@@ -603,87 +489,7 @@ class SshPool:
 
 _DROP_RETRIES = 3
 
-# AES-GCM first: one OpenSSL call per packet on both sides (AES-NI), where asyncssh builds
-# chacha20-poly1305 out of several cipher objects per packet.
-_CIPHERS = (
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-    "aes128-ctr",
-    "aes256-ctr",
-)
-
-KEX_ALGORITHMS: tuple[str, ...] = (
-    "ecdh-sha2-nistp256",
-    "curve25519-sha256",
-    "curve25519-sha256@libssh.org",
-    "mlkem768x25519-sha256",
-    "ecdh-sha2-nistp384",
-    "ecdh-sha2-nistp521",
-    "diffie-hellman-group14-sha256",
-    "diffie-hellman-group16-sha512",
-)
-"""The asyncssh transport's default key exchange preference.
-
-The key exchange is what a connection costs the *server* most, apart from its forks and
-execs. OpenSSH computes curve25519 with its portable reference code and sntrup761 (its
-default since 9.0) costs several times that, while P-256 goes through OpenSSL's assembly:
-measured on OpenSSH 9.2, ECDH P-256 saves the server about 3-6 ms per connection over
-curve25519. Both are classical (not post-quantum): for experiment control traffic that
-lives minutes, we take the cheaper one; set ``kex_algorithms`` for a post-quantum hybrid
-(``mlkem768x25519-sha256``, OpenSSH >= 9.9).
-"""
-
-
-def _expand(path: str | os.PathLike[str] | None) -> str | None:
-    if path is None:
-        return None
-    return os.path.expanduser(os.fspath(path))
-
-
-def _jump_key(
-    host: str,
-    params: EffectiveConnectionParams,
-    ssh_config: str | None,
-    policy: HostKeyPolicy,
-    store: str,
-    depth: int = 0,
-) -> _TargetKey | None:
-    """The ProxyJump chain of ``host`` from the ssh config, as nested pool keys."""
-    if ssh_config is None or depth > 8:
-        return None
-    from asyncssh.config import SSHClientConfig
-
-    config = SSHClientConfig.load(
-        None, [ssh_config], False, False, False, getpass.getuser(), (), host, ()
-    )
-    jump = config.get("ProxyJump")
-    if not isinstance(jump, str) or not jump or jump.lower() == "none":
-        return None
-    key: _TargetKey | None = None
-    for i, hop in enumerate(jump.split(",")):
-        user, _, rest = hop.rpartition("@")
-        name, port = rest, None
-        if ":" in rest and not rest.endswith("]"):
-            name, _, port_s = rest.rpartition(":")
-            port = int(port_s)
-        name = name.strip("[]")
-        prev = key
-        if i == 0:  # the first hop may have its own ProxyJump
-            prev = _jump_key(name, params, ssh_config, policy, store, depth + 1)
-        key = _TargetKey(
-            host=name,
-            port=port,
-            user=user or None,
-            keyfile=None,  # as with OpenSSH's -J: hops use the config, default keys, the agent
-            ssh_config=ssh_config,
-            policy=policy,
-            store=store,
-            connect_timeout=float(params.connect_timeout),
-            kex=params.kex_algorithms or KEX_ALGORITHMS,
-            jump=prev,
-        )
-    return key
+_DROP_RETRIES = 3
 
 
 def ssh_pool(limits: Limits | None = None) -> SshPool:
