@@ -165,21 +165,19 @@ def expand(path: str | os.PathLike[str] | None) -> str | None:
     return os.path.expanduser(os.fspath(path))
 
 
-def jump_key(
-    host: str,
-    params: EffectiveConnectionParams,
-    ssh_config: str | None,
-    policy: HostKeyPolicy,
-    store: str,
-    depth: int = 0,
-) -> TargetKey | None:
-    """The ProxyJump chain of ``host`` from the ssh config, as nested pool keys."""
-    if ssh_config is None or depth > 8:
+def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
+    """The ProxyJump chain of ``host`` from the ssh config, as nested pool keys.
+
+    Each hop is ``base`` (the target's key) with the hop's host, port and user, no key
+    file (as with OpenSSH's ``-J``: hops use the config, the default keys, the agent) and
+    the previous hop as its tunnel.
+    """
+    if base.ssh_config is None or depth > 8:
         return None
     from asyncssh.config import SSHClientConfig
 
     config = SSHClientConfig.load(
-        None, [ssh_config], False, False, False, getpass.getuser(), (), host, ()
+        None, [base.ssh_config], False, False, False, getpass.getuser(), (), host, ()
     )
     jump = config.get("ProxyJump")
     if not isinstance(jump, str) or not jump or jump.lower() == "none":
@@ -194,18 +192,9 @@ def jump_key(
         name = name.strip("[]")
         prev = key
         if i == 0:  # the first hop may have its own ProxyJump
-            prev = jump_key(name, params, ssh_config, policy, store, depth + 1)
-        key = TargetKey(
-            host=name,
-            port=port,
-            user=user or None,
-            keyfile=None,  # as with OpenSSH's -J: hops use the config, default keys, the agent
-            ssh_config=ssh_config,
-            policy=policy,
-            store=store,
-            connect_timeout=float(params.connect_timeout),
-            kex=params.kex_algorithms or KEX_ALGORITHMS,
-            jump=prev,
+            prev = jump_key(base, name, depth + 1)
+        key = dataclasses.replace(
+            base, host=name, port=port, user=user or None, keyfile=None, jump=prev
         )
     return key
 
@@ -216,18 +205,16 @@ def target_key(params: EffectiveConnectionParams, address: str) -> TargetKey:
     ssh_config = expand(params.ssh_config)
     if ssh_config is not None and not os.path.isfile(ssh_config):
         ssh_config = None
-    policy = HostKeyPolicy(params.host_key_policy)
-    store = expand(params.known_hosts_store) or str(default_known_hosts_store())
-    jump = jump_key(host, params, ssh_config, policy, store)
-    return TargetKey(
+    base = TargetKey(
         host=host,
         port=params.port,
         user=params.user,
         keyfile=expand(params.keyfile),
         ssh_config=ssh_config,
-        policy=policy,
-        store=store,
+        policy=HostKeyPolicy(params.host_key_policy),
+        store=expand(params.known_hosts_store) or str(default_known_hosts_store()),
         connect_timeout=float(params.connect_timeout),
         kex=params.kex_algorithms or KEX_ALGORITHMS,
-        jump=jump,
+        jump=None,
     )
+    return dataclasses.replace(base, jump=jump_key(base, host))
