@@ -264,8 +264,13 @@ class SshPool:
             await bridge.run(self._close_all)
             await bridge.aclose()
         self._bridge = None
+        # All of it belongs to that asyncio loop or that run: a reopened pool starts afresh
+        # (statistics excepted).
         self._targets.clear()
         self._keys_cache.clear()
+        self._known.clear()
+        self._handshakes.clear()
+        self._all_handshakes = self._fanout = None
 
     async def _close_all(self) -> None:
         self._closing = True

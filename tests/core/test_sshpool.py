@@ -57,6 +57,17 @@ async def test_pool_reuses_connections_across_actions_and_closes_them(hosts: lis
     assert pool.statistics().connections_open == 0 and loop_threads() == 0
 
 
+def test_pool_can_be_reopened_in_another_run(hosts: list[Host]) -> None:
+    pool = ssh_pool(Limits(fanout=2))
+
+    async def use() -> bool:
+        async with pool:
+            return (await Remote("true", hosts[:3], transport="asyncssh").run()).ok
+
+    assert trio.run(use) and trio.run(use)
+    assert pool.statistics().connections_opened == 6
+
+
 async def test_action_without_pool_has_its_own(hosts: list[Host]) -> None:
     r = await Remote("true", hosts[:3], transport="asyncssh").run()
     assert r.ok and loop_threads() == 0
