@@ -8,23 +8,27 @@ import trio
 from execo import Host, ProcessStatus, SshProcess
 
 
-async def test_u3_netcat_between_two_hosts(hosts: list[Host]) -> None:
+async def test_u3_netcat_between_two_hosts(hosts: list[Host], transport: str) -> None:
     h1, h2 = hosts[0], hosts[1]
-    receiver = SshProcess("nc -l -p 6543", h1)
+    port = 6543 if transport == "ssh" else 6553
+    receiver = SshProcess(f"nc -l -p {port}", h1, transport=transport)
     async with receiver:
         await trio.sleep(1)
-        sender = await SshProcess(f"echo 'hi there' | nc -q 0 {h1.address} 6543", h2).run()
+        send = f"echo 'hi there' | nc -q 0 {h1.address} {port}"
+        sender = await SshProcess(send, h2, transport=transport).run()
         assert sender.ok
         await receiver.wait()
     assert receiver.ok and receiver.stdout == "hi there\n"
 
 
-async def test_u4_netcat_with_expect(hosts: list[Host]) -> None:
+async def test_u4_netcat_with_expect(hosts: list[Host], transport: str) -> None:
     h1, h2 = hosts[2], hosts[3]
-    receiver = SshProcess("nc -v -l -p 6544", h1)
+    port = 6544 if transport == "ssh" else 6554
+    receiver = SshProcess(f"nc -v -l -p {port}", h1, transport=transport)
     async with receiver:
         assert await receiver.expect(r"^[Ll]istening on", stream="stderr", timeout=10)
-        await SshProcess(f"echo hello | nc -q 0 {h1.address} 6544", h2).run(check=True)
+        send = f"echo hello | nc -q 0 {h1.address} {port}"
+        await SshProcess(send, h2, transport=transport).run(check=True)
     assert receiver.stdout == "hello\n"
 
 
@@ -35,13 +39,14 @@ async def test_login_refused_is_unreachable(hosts: list[Host], tmp_path: object)
     assert "Permission denied" in (p.error_reason or "")
 
 
-async def test_host_rewrite_func(hosts: list[Host]) -> None:
+async def test_host_rewrite_func(hosts: list[Host], transport: str) -> None:
     target = hosts[4]
     params = {"host_rewrite_func": lambda a: target.address if a == "node-a" else a}
     p = await SshProcess(
         "hostname -I 2>/dev/null; echo $SSH_CONNECTION",
         Host("node-a", port=target.port, keyfile=target.keyfile),
         connection_params=params,
+        transport=transport,
     ).run()
     assert p.ok and target.address in p.stdout.split()
 
