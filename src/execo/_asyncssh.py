@@ -100,7 +100,7 @@ class _Base:
 
     def _begin(self) -> None:  # asyncio side
         if self._aborted:
-            self._deliver_status(ExitStatus(None, signal.SIGTERM))
+            self._deliver_status(ExitStatus(None, int(signal.SIGTERM)))
             return
         self._task = asyncio.get_running_loop().create_task(self._drive())
 
