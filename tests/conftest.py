@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +15,18 @@ from execo.testbed import LoopbackSshd
 N_HOSTS = 20
 
 
+@pytest.fixture(scope="session")
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the asyncssh transport's accept-new host keys go during the tests."""
+    return tmp_path_factory.mktemp("state")
+
+
 @pytest.fixture(autouse=True)
-def _clean_configuration(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts from built-in defaults, with no user configuration file."""
+def _clean_configuration(monkeypatch: pytest.MonkeyPatch, state_home: Path) -> Iterator[None]:
+    """Every test starts from built-in defaults, with no user configuration file, and never
+    writes host keys into the real home directory."""
     monkeypatch.setenv("EXECO_CONFIG_FILE", "")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state_home))
     _config.reset_configuration()
     _config.configuration["kill_timeout"] = 2.0
     yield
@@ -34,6 +43,15 @@ def sshd() -> Iterator[LoopbackSshd]:
 @pytest.fixture
 def hosts(sshd: LoopbackSshd) -> list[Host]:
     return sshd.hosts
+
+
+TRANSPORTS = ["ssh", "asyncssh"]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each remote transport in turn: the OpenSSH client, then asyncssh."""
+    return str(request.param)
 
 
 def count_processes(token: str) -> int:

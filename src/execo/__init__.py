@@ -13,6 +13,7 @@ from ._action import SequentialActions as SequentialActions
 from ._action import filter_bad_hosts as filter_bad_hosts
 from ._action import wait_all_actions as wait_all_actions
 from ._action import wait_any_actions as wait_any_actions
+from ._asyncssh import SftpProcess as SftpProcess
 from ._chainput import ChainPut as ChainPut
 from ._config import CHAINPUT as CHAINPUT
 from ._config import SCP as SCP
@@ -68,6 +69,11 @@ from ._serial import RemoteSerial as RemoteSerial
 from ._serial import Serial as Serial
 from ._serial import SerialSsh as SerialSsh
 from ._ssh import SshProcess as SshProcess
+from ._sshpool import Limits as Limits
+from ._sshpool import PoolStatistics as PoolStatistics
+from ._sshpool import SshPool as SshPool
+from ._sshpool import ssh_pool as ssh_pool
+from ._sshtarget import HostKeyPolicy as HostKeyPolicy
 from ._substitution import SubstitutionError as SubstitutionError
 from ._substitution import substitute as substitute
 from ._taktuk import TaktukProcess as TaktukProcess
@@ -85,6 +91,12 @@ from ._util import UNSET as UNSET
 __version__ = "3.0.0.dev0"
 
 __all__ = [
+    "HostKeyPolicy",
+    "Limits",
+    "PoolStatistics",
+    "SftpProcess",
+    "SshPool",
+    "ssh_pool",
     "RemoteSerial",
     "Serial",
     "SerialSsh",

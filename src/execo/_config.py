@@ -49,6 +49,9 @@ TAKTUK: Final = "taktuk"
 CHAINPUT: Final = "chainput"
 _EXECO_TOOL_CODES: Final = {0: "ssh", 1: "scp", 2: "taktuk", 3: "chainput"}
 
+DEFAULT_SSH_CONFIG: Final = "~/.ssh/config"
+"""OpenSSH's per-user client configuration, read by both ssh transports by default."""
+
 _COMMON_SSH_OPTIONS: Final = (
     "-o", "BatchMode=yes",
     "-o", "PasswordAuthentication=no",
@@ -94,6 +97,10 @@ def _str_tuple(key: str, value: object) -> object:
     return tuple(value)
 
 
+def _str_tuple_or_none(key: str, value: object) -> object:
+    return None if value is None else _str_tuple(key, value)
+
+
 def _log_level(key: str, value: object) -> object:
     if isinstance(value, str):
         level = logging.getLevelName(value.upper())
@@ -119,6 +126,16 @@ def _callable_or_none(key: str, value: object) -> object:
     if value is None or callable(value):
         return value
     raise ConfigurationError(f"{key} must be a callable or None, got {value!r}")
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str, object], object]:
+    def check(key: str, value: object) -> object:
+        value = str(value) if isinstance(value, str) else value  # a StrEnum member too
+        if value not in allowed:
+            raise ConfigurationError(f"{key} must be one of {allowed}, got {value!r}")
+        return value
+
+    return check
 
 
 def _anything(key: str, value: object) -> object:
@@ -160,6 +177,10 @@ _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]
     "taktuk_connector_options": (_COMMON_SSH_OPTIONS, _str_tuple),
     "taktuk_gateway": (None, _typed(str, none=True)),
     "connect_timeout": (20.0, _typed(*_NUM)),
+    "ssh_config": (DEFAULT_SSH_CONFIG, _typed(str, os.PathLike, none=True)),
+    "host_key_policy": ("accept-new", _choice(("strict", "accept-new", "insecure"))),
+    "known_hosts_store": (None, _typed(str, os.PathLike, none=True)),
+    "kex_algorithms": (None, _str_tuple_or_none),
     "pty": (False, _typed(bool)),
     "host_rewrite_func": (None, _callable_or_none),
     "nc": ("/bin/nc.traditional -v -v", _typed(str)),
@@ -360,7 +381,18 @@ class ConnectionParams:
     """Per-call connection parameters; every field left :data:`UNSET` is inherited.
 
     The keys are those of :data:`default_connection_params`. A ``dict`` of the same keys is
-    accepted wherever a ConnectionParams is.
+    accepted wherever a ConnectionParams is. Besides execo's keys:
+
+    * ``ssh_config``: the OpenSSH client configuration file both ssh transports read
+      (default ``~/.ssh/config``; None: none; ``ssh`` and ``scp`` get ``-F`` when it is not
+      the default);
+    * ``host_key_policy`` (``"strict"``, ``"accept-new"``, ``"insecure"``, see
+      :class:`~execo.HostKeyPolicy`) and ``known_hosts_store`` (where accept-new records
+      keys): the asyncssh transport's host-key check. The OpenSSH transport follows its own
+      options (``ssh_options``: execo's defaults check nothing);
+    * ``kex_algorithms``: key exchange algorithms in order of preference. None: OpenSSH's
+      own choice for ``ssh``; for asyncssh, the classical ECDH ones first (cheapest for the
+      server, see docs/design.md), then the post-quantum hybrid mlkem768x25519.
     """
 
     user: str | Unset | None = UNSET
@@ -376,6 +408,10 @@ class ConnectionParams:
     taktuk_connector_options: tuple[str, ...] | Unset = UNSET
     taktuk_gateway: str | Unset | None = UNSET
     connect_timeout: float | Unset = UNSET
+    ssh_config: str | Unset | None = UNSET
+    host_key_policy: str | Unset = UNSET
+    known_hosts_store: str | Unset | None = UNSET
+    kex_algorithms: tuple[str, ...] | Unset | None = UNSET
     pty: bool | Unset = UNSET
     host_rewrite_func: Callable[[str], str] | Unset | None = UNSET
     nc: str | Unset = UNSET
@@ -421,6 +457,10 @@ class EffectiveConnectionParams:
     taktuk_connector_options: tuple[str, ...]
     taktuk_gateway: str | None
     connect_timeout: float
+    ssh_config: str | None
+    host_key_policy: str
+    known_hosts_store: str | None
+    kex_algorithms: tuple[str, ...] | None
     pty: bool
     host_rewrite_func: Callable[[str], str] | None
     nc: str
@@ -476,6 +516,7 @@ def resolve_connection_params(
             value = getattr(host, name)
             if value is not None:
                 merged[name] = value
-    if merged.get("keyfile") is not None:
-        merged["keyfile"] = os.fspath(cast(str, merged["keyfile"]))
+    for name in ("keyfile", "ssh_config", "known_hosts_store"):
+        if merged.get(name) is not None:
+            merged[name] = os.fspath(cast(str, merged[name]))
     return EffectiveConnectionParams(**cast(dict[str, Any], merged))

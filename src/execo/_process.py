@@ -549,6 +549,20 @@ class ProcessBase:
     def _on_exit(self, status: ExitStatus) -> None:
         """Hook for transports to interpret the exit status (e.g. ssh's 255)."""
 
+    def _set_unreachable(self, reason: str) -> None:
+        """The remote host could not be reached or logged into (``reason`` says why)."""
+        self.error = True
+        self._unreachable = True
+        self.error_reason = f"unreachable: {reason}"
+
+    def _channel_unreachable(self) -> bool:
+        """Mark the process unreachable if its channel never connected (not when killed)."""
+        reason = getattr(self._channel, "connect_error", None)
+        if reason is None or self.killed:
+            return False
+        self._set_unreachable(reason)
+        return True
+
     # ------------------------------------------------------------- lifecycle
 
     async def _lifecycle(self, task_status: anyio.abc.TaskStatus[Self]) -> None:

@@ -1,13 +1,19 @@
-"""Remote actions over OpenSSH: Remote (a command per host), Put and Get (scp), factories."""
+"""Remote actions: Remote (a command per host), Put and Get, factories.
+
+Each runs over OpenSSH (``ssh``/``scp`` subprocesses) or over asyncssh (sessions and SFTP
+on pooled in-process connections), chosen per action (``transport=``) or by
+``configuration`` (``remote_tool``, ``fileput_tool``, ``fileget_tool``).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ._action import Action
+from ._action import Action, _Started
 from ._channel import ExitStatus
 from ._config import (
     ConnectionParamsLike,
@@ -18,7 +24,7 @@ from ._config import (
 from ._errors import ConfigurationError
 from ._host import Host, HostLike, get_hosts_list
 from ._process import Process, ProcessBase
-from ._ssh import SshProcess, login_options
+from ._ssh import SshProcess, config_file_options, login_options, transport_for
 from ._substitution import capture_namespace, needs_namespace, substitute_all
 from ._util import name_from_cmdline, str_from_cmdline
 
@@ -43,7 +49,8 @@ _UNREACHABLE = re.compile(
 
 def scp_argv_prefix(params: EffectiveConnectionParams) -> list[str]:
     """The scp argv before the file arguments (pure): batch mode, timeout, auth."""
-    argv = [params.scp, *params.scp_options, *login_options(params)]
+    argv = [params.scp, *config_file_options(params), *params.scp_options]
+    argv += login_options(params)
     return argv
 
 
@@ -58,10 +65,8 @@ class ScpProcess(Process):
             and not self.killed
             and _UNREACHABLE.search(self.stderr)
         ):
-            self.error = True
-            self._unreachable = True
             last = [line for line in self.stderr.strip().splitlines() if _UNREACHABLE.search(line)]
-            self.error_reason = f"unreachable: {last[-1] if last else 'scp failed to connect'}"
+            self._set_unreachable(last[-1] if last else "scp failed to connect")
 
 
 def _namespace_for(templates: Iterable[str], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -93,6 +98,9 @@ class Remote(Action):
         connection_params: per-call connection parameters.
         process_args: keyword arguments for each :class:`~execo.SshProcess`.
         namespace: variables for ``{{expression}}`` (default: the caller's).
+        transport: ``"ssh"`` or ``"asyncssh"`` (default: ``configuration["remote_tool"]``).
+            With asyncssh, the connections come from the enclosing :func:`~execo.ssh_pool`
+            (else from a pool of the action's own, closed when it ends).
         **kwargs: see :class:`~execo.Action` (``timeout``, ``fanout``, ``name``...).
     """
 
@@ -106,9 +114,11 @@ class Remote(Action):
         connection_params: ConnectionParamsLike = None,
         process_args: Mapping[str, Any] | None = None,
         namespace: Mapping[str, Any] | None = None,
+        transport: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.transport = transport_for(transport)
         self.cmd = cmd
         self.hosts = get_hosts_list(hosts)
         self.connection_params = connection_params
@@ -140,10 +150,15 @@ class Remote(Action):
         return procs
 
     def _make_process(self, cmd: str, host: Host, args: dict[str, Any]) -> ProcessBase:
-        return SshProcess(cmd, host, connection_params=self.connection_params, **args)
+        return SshProcess(
+            cmd, host, connection_params=self.connection_params, transport=self.transport, **args
+        )
 
     def _reset_processes(self) -> None:
         self._processes = self._build()
+
+    async def _body(self, status: _Started) -> None:
+        await _in_pool(self.transport == "asyncssh", functools.partial(super()._body, status))
 
 
 class _CopyAction(Action):
@@ -158,9 +173,15 @@ class _CopyAction(Action):
         connection_params: ConnectionParamsLike,
         namespace: Mapping[str, Any] | None,
         process_args: Mapping[str, Any] | None,
+        transport: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if transport not in ("scp", "asyncssh"):
+            raise ValueError(
+                f"{self._kind}: transport must be 'scp' or 'asyncssh', got {transport!r}"
+            )
+        self.transport = transport
         if isinstance(sources, str):
             sources = [sources]
         for s in [*sources, destination]:
@@ -191,12 +212,26 @@ class _CopyAction(Action):
         return procs
 
     def _make_process(self, host: Host, sources: list[str], destination: str) -> ProcessBase:
+        if self.transport == "asyncssh":
+            from ._asyncssh import SftpProcess
+
+            return SftpProcess(
+                host,
+                self._params(host),
+                put=isinstance(self, Put),
+                sources=sources,
+                destination=destination,
+                **self.process_args,
+            )
         p = ScpProcess(self._argv(host, sources, destination), **self.process_args)
         p.host = host
         return p
 
     def _reset_processes(self) -> None:
         self._processes = self._build()
+
+    async def _body(self, status: _Started) -> None:
+        await _in_pool(self.transport == "asyncssh", functools.partial(super()._body, status))
 
     def _params(self, host: Host) -> EffectiveConnectionParams:
         return resolve_connection_params(self.connection_params, host)
@@ -205,7 +240,9 @@ class _CopyAction(Action):
 class Put(_CopyAction):
     """Copy local files to every host (scp, argv lists: paths with spaces are safe).
 
-    ``local_files`` and ``remote_location`` are substituted per host.
+    ``local_files`` and ``remote_location`` are substituted per host. ``transport``:
+    ``"scp"`` or ``"asyncssh"`` (SFTP on pooled connections); default
+    ``configuration["fileput_tool"]`` when it names one of them, else scp.
     """
 
     _kind = "Put"
@@ -220,6 +257,7 @@ class Put(_CopyAction):
         connection_params: ConnectionParamsLike = None,
         namespace: Mapping[str, Any] | None = None,
         process_args: Mapping[str, Any] | None = None,
+        transport: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -229,6 +267,7 @@ class Put(_CopyAction):
             connection_params=connection_params,
             namespace=namespace,
             process_args=process_args,
+            transport=_copy_tool("fileput_tool", transport),
             **kwargs,
         )
 
@@ -242,7 +281,9 @@ class Get(_CopyAction):
     """Copy files from every host to a local directory (scp).
 
     ``remote_files`` and ``local_location`` are substituted per host (for instance
-    ``local_location="results/{{{host}}}"``).
+    ``local_location="results/{{{host}}}"``). ``transport``: ``"scp"`` or ``"asyncssh"``
+    (SFTP on pooled connections; remote names are glob patterns); default
+    ``configuration["fileget_tool"]`` when it names one of them, else scp.
     """
 
     _kind = "Get"
@@ -257,6 +298,7 @@ class Get(_CopyAction):
         connection_params: ConnectionParamsLike = None,
         namespace: Mapping[str, Any] | None = None,
         process_args: Mapping[str, Any] | None = None,
+        transport: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -266,6 +308,7 @@ class Get(_CopyAction):
             connection_params=connection_params,
             namespace=namespace,
             process_args=process_args,
+            transport=_copy_tool("fileget_tool", transport),
             **kwargs,
         )
 
@@ -280,6 +323,22 @@ _TOOLS = {
     "fileput_tool": ("scp", "asyncssh", "taktuk", "chainput"),
     "fileget_tool": ("scp", "asyncssh", "taktuk"),
 }
+
+
+async def _in_pool(pooled: bool, body: Callable[[], Awaitable[None]]) -> None:
+    """Run ``body``, inside a pool of its own if it needs one and none is open."""
+    from ._sshpool import SshPool, ssh_pool
+
+    if pooled and SshPool.current() is None:
+        async with ssh_pool():
+            await body()
+    else:
+        await body()
+
+
+def _copy_tool(key: str, given: str | None) -> str:
+    tool = given if given is not None else _tool(key, None)
+    return tool if tool in ("scp", "asyncssh") or given is not None else "scp"
 
 
 def _tool(key: str, given: str | int | None) -> str:
@@ -306,8 +365,8 @@ def get_remote(
     now): ``"ssh"`` (:class:`Remote`) or ``"taktuk"`` (:class:`~execo.TaktukRemote`); execo's
     ``SSH``/``TAKTUK`` constants are accepted."""
     tool = _tool("remote_tool", remote_tool)
-    if tool == "ssh":
-        return Remote(cmd, hosts, **kwargs)
+    if tool in ("ssh", "asyncssh"):
+        return Remote(cmd, hosts, transport=tool, **kwargs)
     if tool == "taktuk":
         from ._taktuk_actions import TaktukRemote
 
@@ -327,8 +386,8 @@ def get_fileput(
     ``"scp"`` (:class:`Put`), ``"taktuk"`` (:class:`~execo.TaktukPut`) or ``"chainput"``
     (:class:`~execo.ChainPut`)."""
     tool = _tool("fileput_tool", fileput_tool)
-    if tool == "scp":
-        return Put(hosts, local_files, remote_location, **kwargs)
+    if tool in ("scp", "asyncssh"):
+        return Put(hosts, local_files, remote_location, transport=tool, **kwargs)
     if tool == "taktuk":
         from ._taktuk_actions import TaktukPut
 
@@ -351,8 +410,8 @@ def get_fileget(
     """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``):
     ``"scp"`` (:class:`Get`) or ``"taktuk"`` (:class:`~execo.TaktukGet`)."""
     tool = _tool("fileget_tool", fileget_tool)
-    if tool == "scp":
-        return Get(hosts, remote_files, local_location, **kwargs)
+    if tool in ("scp", "asyncssh"):
+        return Get(hosts, remote_files, local_location, transport=tool, **kwargs)
     if tool == "taktuk":
         from ._taktuk_actions import TaktukGet
 
@@ -367,7 +426,8 @@ def get_process(
     connection_params: ConnectionParamsLike = None,
     **kwargs: Any,
 ) -> ProcessBase:
-    """An SshProcess when ``host`` is given, else a local Process."""
+    """An SshProcess when ``host`` is given (over ``configuration["remote_tool"]``, unless
+    ``transport=`` says), else a local Process."""
     if host is not None:
         return SshProcess(cmd, host, connection_params=connection_params, **kwargs)
     return Process(cmd, **kwargs)

@@ -18,7 +18,13 @@ from collections.abc import Sequence
 import anyio
 
 from ._channel import Channel, ExitStatus, LocalChannel, spawn_local
-from ._config import ConnectionParamsLike, EffectiveConnectionParams, resolve_connection_params
+from ._config import (
+    DEFAULT_SSH_CONFIG,
+    ConnectionParamsLike,
+    EffectiveConnectionParams,
+    configuration,
+    resolve_connection_params,
+)
 from ._host import Host, HostLike
 from ._output import STDERR, STDOUT, Stream
 from ._process import ProcessBase
@@ -38,14 +44,16 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
     BatchMode and ConnectTimeout are always set, so ssh never prompts and never hangs
     connecting.
     """
-    argv = [params.ssh, *params.ssh_options, "-tt" if pty else "-T", *login_options(params)]
+    argv = [params.ssh, *config_file_options(params), *params.ssh_options]
+    argv += ["-tt" if pty else "-T", *login_options(params)]
     argv += ["--", params.rewritten_address(address)]
     return argv
 
 
 def login_options(params: EffectiveConnectionParams) -> list[str]:
-    """The OpenSSH options every connection gets (pure): batch mode, connect timeout, and
-    the user, key and port of the host, if set (shared by ssh, scp and taktuk's connector)."""
+    """The OpenSSH options every connection gets (pure): batch mode, connect timeout, the
+    user, key and port of the host, if set, and the key exchange algorithms, if chosen
+    (shared by ssh, scp and taktuk's connector)."""
     argv = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
     if params.user:
         argv += ["-o", f"User={params.user}"]
@@ -53,7 +61,26 @@ def login_options(params: EffectiveConnectionParams) -> list[str]:
         argv += ["-i", params.keyfile]
     if params.port:
         argv += ["-o", f"Port={params.port}"]
+    if params.kex_algorithms:
+        argv += ["-o", f"KexAlgorithms={','.join(params.kex_algorithms)}"]
     return argv
+
+
+def config_file_options(params: EffectiveConnectionParams) -> list[str]:
+    """``-F file`` when the configured ssh_config is not OpenSSH's default (pure)."""
+    if params.ssh_config == DEFAULT_SSH_CONFIG:
+        return []
+    return ["-F", params.ssh_config or "/dev/null"]
+
+
+def transport_for(given: str | None) -> str:
+    """``ssh`` or ``asyncssh``: ``given``, else ``configuration['remote_tool']`` (read now)."""
+    tool = given if given is not None else str(configuration["remote_tool"])
+    if tool not in ("ssh", "asyncssh"):
+        if given is not None:
+            raise ValueError(f"transport must be 'ssh' or 'asyncssh', got {given!r}")
+        tool = "ssh"  # e.g. taktuk: a single process still goes through ssh
+    return tool
 
 
 def remote_kill_script(pid: int, grace: float) -> str:
@@ -151,6 +178,9 @@ class SshProcess(ProcessBase):
         connection_params: per-call connection parameters (a ConnectionParams or dict).
         pty: allocate a remote pty (``ssh -tt``); stderr is then merged into stdout by the
             remote terminal. Default: the connection parameters' ``pty``.
+        transport: ``"ssh"`` (the OpenSSH client, a local subprocess) or ``"asyncssh"``
+            (a session of a pooled in-process connection, see :func:`~execo.ssh_pool`).
+            Default: ``configuration["remote_tool"]`` when it names one of them, else ssh.
         **kwargs: see :class:`~execo.ProcessBase` (``timeout``, handlers, flags, ...).
 
     Attributes:
@@ -166,6 +196,7 @@ class SshProcess(ProcessBase):
         *,
         connection_params: ConnectionParamsLike = None,
         pty: bool | None = None,
+        transport: str | None = None,
         **kwargs: object,
     ) -> None:
         if "shell" in kwargs:
@@ -173,6 +204,7 @@ class SshProcess(ProcessBase):
         self._host = Host.of(host)
         self.connection_params = connection_params
         self.params = resolve_connection_params(connection_params, self._host)
+        self.transport = transport_for(transport)
         super().__init__(cmd, pty=self.params.pty if pty is None else pty, **kwargs)  # type: ignore[arg-type]
         self.host = self._host
 
@@ -196,6 +228,14 @@ class SshProcess(ProcessBase):
 
     async def _spawn(self) -> Channel:
         self._marker_event = anyio.Event()
+        if self.transport == "asyncssh":
+            from ._asyncssh import AsyncsshChannel, channel_pool
+
+            assert self.host is not None
+            pool, private = await channel_pool()
+            key = pool.target_for(self.params, self.host.address)
+            prefix = _PTY_PREFIX if self.pty else _PREFIX
+            return AsyncsshChannel(self, pool, private, key, prefix + self.remote_cmd)
         env = None
         if self.env is not None:
             import os
@@ -232,11 +272,11 @@ class SshProcess(ProcessBase):
             self._marker_event.set()
 
     def _on_exit(self, status: ExitStatus) -> None:
+        if self._channel_unreachable():
+            return
         if self.remote_pid is None and status.exit_code == 255 and not self.killed:
-            self.error = True
-            self._unreachable = True
             last = self.stderr.strip().splitlines()
-            self.error_reason = f"unreachable: {last[-1] if last else 'ssh exited with 255'}"
+            self._set_unreachable(last[-1] if last else "ssh exited with 255")
 
     def _state_fields(self) -> list[str]:
         fields = super()._state_fields()

@@ -131,4 +131,4 @@ def frontend_process(
     env_words = [f"{k}={v}" for k, v in FRONTEND_ENV.items()]
     cmd = shlex.join(["env", *env_words, *argv])
     params = make_frontend_connection_params(frontend_connection_params)
-    return SshProcess(cmd, host, connection_params=params, pty=pty, timeout=seconds, **kwargs)
+    return SshProcess(cmd, host, connection_params=params, pty=pty, timeout=seconds, **kwargs)  # type: ignore[arg-type]

@@ -114,15 +114,17 @@ async def test_report_scenario_300_local_actions() -> None:
     assert report.to_string(wide=True, brief=True).count("\n") == 1
 
 
-async def test_cancel_kills_remote_on_20_hosts(hosts: list[Host]) -> None:
+async def test_cancel_kills_remote_on_20_hosts(hosts: list[Host], transport: str) -> None:
     token = "sleep 101.7"
-    r = Remote(token, hosts)
+    r = Remote(token, hosts, transport=transport)
+    # With OpenSSH: the local ssh and the remote sleep; with asyncssh only the remote sleep.
+    per_host = 2 if transport == "ssh" else 1
     with trio.move_on_after(30) as scope:
         async with r:
             with trio.move_on_after(20):
-                while count_processes(token) < 2 * len(hosts):  # local ssh + remote sleep
+                while count_processes(token) < per_host * len(hosts):
                     await trio.sleep(0.05)
-            assert count_processes(token) == 2 * len(hosts), describe_processes(token)
+            assert count_processes(token) == per_host * len(hosts), describe_processes(token)
             scope.cancel()
     with trio.move_on_after(5):
         while count_processes(token):
@@ -152,12 +154,16 @@ def tarpits() -> Iterator[list[Host]]:
 
 
 async def test_50_hosts_5_unreachable_in_one_connect_timeout(
-    big_cluster: LoopbackSshd, tarpits: list[Host]
+    big_cluster: LoopbackSshd, tarpits: list[Host], transport: str
 ) -> None:
     hosts = big_cluster.hosts + tarpits
     t = time.monotonic()
     r = await Remote(
-        "true", hosts, connection_params={"connect_timeout": 3}, process_args={"nolog_error": True}
+        "true",
+        hosts,
+        connection_params={"connect_timeout": 3},
+        process_args={"nolog_error": True},
+        transport=transport,
     ).run()
     elapsed = time.monotonic() - t
     statuses = [s for _, s in r.statuses()]
@@ -171,8 +177,14 @@ async def test_50_hosts_5_unreachable_in_one_connect_timeout(
     assert all("unreachable" in line for line in str(info.value).splitlines()[1:])
 
 
-async def test_action_timeout_kills_and_marks(hosts: list[Host]) -> None:
-    r = Remote("sleep 102.3", hosts[:5], timeout=1, process_args={"nolog_timeout": True})
+async def test_action_timeout_kills_and_marks(hosts: list[Host], transport: str) -> None:
+    r = Remote(
+        "sleep 102.3",
+        hosts[:5],
+        timeout=1,
+        process_args={"nolog_timeout": True},
+        transport=transport,
+    )
     t = time.monotonic()
     await r.run()
     assert time.monotonic() - t < 8
@@ -201,25 +213,49 @@ async def test_expect_is_concurrent(hosts: list[Host]) -> None:
 
 
 async def test_put_get_paths_with_spaces(
-    hosts: list[Host], sshd: LoopbackSshd, tmp_path: Path
+    hosts: list[Host], sshd: LoopbackSshd, tmp_path: Path, transport: str
 ) -> None:
+    tool = "scp" if transport == "ssh" else "asyncssh"
     src = tmp_path / "a file.txt"
     src.write_text("payload")
-    await Put(hosts[:2], [str(src)], "remote dir {{{host}}}.txt").run(check=True)
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "f").write_text("deep")
+    await Put(hosts[:2], [str(src)], "remote dir {{{host}}}.txt", transport=tool).run(check=True)
+    await Put(hosts[:2], [str(tree)], f"tree-{tool}-{{{{{{host}}}}}}", transport=tool).run(
+        check=True
+    )
     outdir = tmp_path / "out"
     outdir.mkdir()
     for h in hosts[:2]:
         (outdir / h.address).mkdir()
-    await Get(hosts[:2], ["remote dir {{{host}}}.txt"], str(outdir / "{{{host}}}")).run(check=True)
+    get = Get(
+        hosts[:2],
+        ["remote dir {{{host}}}.txt", f"tree-{tool}-{{{{{{host}}}}}}"],
+        str(outdir / "{{{host}}}"),
+        transport=tool,
+    )
+    await get.run(check=True)
     for h in hosts[:2]:
         assert (outdir / h.address / f"remote dir {h.address}.txt").read_text() == "payload"
+        assert (outdir / h.address / f"tree-{tool}-{h.address}" / "sub" / "f").read_text() == "deep"
     bad = await Put(
         ["127.0.0.251"],
         [str(src)],
         connection_params={"port": sshd.port},
         process_args={"nolog_error": True, "nolog_exit_code": True},
+        transport=tool,
     ).run()
     assert bad.processes[0].status == ProcessStatus.UNREACHABLE
+    missing = await Get(
+        hosts[:1],
+        ["no-such-file"],
+        str(outdir),
+        process_args={"nolog_exit_code": True},
+        transport=tool,
+    ).run()
+    assert missing.processes[0].status == ProcessStatus.FAILED
+    assert "no-such-file" in missing.processes[0].stderr
 
 
 async def test_sequential_and_parallel_actions(hosts: list[Host]) -> None:
@@ -248,8 +284,15 @@ async def test_factories_read_configuration_at_call_time(hosts: list[Host]) -> N
     assert isinstance(get_remote("true", hosts[:1]), Remote)
     assert isinstance(get_fileput(hosts[:1], ["/etc/hostname"]), Put)
     configuration["remote_tool"] = "asyncssh"
-    with pytest.raises(ConfigurationError, match="asyncssh"):
-        get_remote("true", hosts[:1])
+    configuration["fileput_tool"] = "asyncssh"
+    configuration["fileget_tool"] = "asyncssh"
+    remote = get_remote("echo pooled", hosts[:2])
+    assert isinstance(remote, Remote) and remote.transport == "asyncssh"
+    assert (await remote.run()).ok
+    assert isinstance(remote.processes[0], SshProcess)
+    assert get_fileput(hosts[:1], ["/etc/hostname"]).transport == "asyncssh"  # type: ignore[attr-defined]
+    assert Get(hosts[:1], ["x"]).transport == "asyncssh"
+    assert Remote("true", hosts[:1], transport="ssh").transport == "ssh"
     with pytest.raises(ConfigurationError, match="remote_tool must be one of"):
         get_remote("true", hosts[:1], remote_tool="rsh")
 

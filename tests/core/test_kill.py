@@ -24,11 +24,11 @@ def tree_cmd() -> tuple[str, str]:
 Factory = Callable[[str], ProcessBase]
 
 
-@pytest.fixture(params=["local", "ssh"])
+@pytest.fixture(params=["local", "ssh", "asyncssh"])
 def make(request: pytest.FixtureRequest, hosts: list[Host]) -> Factory:
     if request.param == "local":
         return lambda cmd: Process(cmd, shell=True)
-    return lambda cmd: SshProcess(cmd, hosts[0])
+    return lambda cmd: SshProcess(cmd, hosts[0], transport=request.param)
 
 
 async def wait_tree_up(token: str) -> None:

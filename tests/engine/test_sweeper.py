@@ -450,7 +450,9 @@ def test_operation_cost_does_not_depend_on_the_sweep_size(
             return calls, moved[0]
 
     small, large = measure(100), measure(100_000)
-    assert small == large
+    # The same work, call for call, give or take a few calls (a lock retry, a GC callback).
+    assert abs(small[0] - large[0]) <= small[0] // 50, (small, large)
+    assert small[1] == large[1]
     assert small[0] > 40 * 2 * 20  # the profiler saw the operations
     assert small[1] >= 40 * 2 * 2 * 20  # and the bytes they wrote and read
 

@@ -7,14 +7,19 @@ import trio
 
 import execo
 from execo import (
+    ConnectionParams,
     ExpectResult,
     Host,
+    HostKeyPolicy,
+    Limits,
     Local,
+    PoolStatistics,
     Process,
     ProcessStatus,
     Remote,
     Report,
     SshProcess,
+    ssh_pool,
 )
 
 
@@ -39,6 +44,22 @@ async def test_user_script_runs(hosts: list[Host]) -> None:
     out, code, statuses = await user_script(hosts[:2])
     assert (out, code) == ("typed\n", 0)
     assert statuses == [ProcessStatus.OK, ProcessStatus.OK]
+
+
+async def pooled_script(hosts: list[Host]) -> PoolStatistics:
+    limits = Limits(max_starting_connections=10, max_sessions_per_connection=10)
+    params = ConnectionParams(host_key_policy=HostKeyPolicy.ACCEPT_NEW)
+    async with ssh_pool(limits) as pool:
+        r = await Remote("true", hosts, transport="asyncssh", connection_params=params).run()
+        assert r.ok
+        p = await SshProcess("echo x", hosts[0], transport="asyncssh").run()
+        assert p.stdout == "x\n"
+        return pool.statistics()
+
+
+async def test_pooled_script_runs(hosts: list[Host]) -> None:
+    stats = await pooled_script(hosts[:2])
+    assert stats.connections_opened == 2 and stats.sessions_opened == 3
 
 
 def test_all_matches_public_names() -> None:

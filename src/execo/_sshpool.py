@@ -1,0 +1,518 @@
+"""Pooled in-process SSH connections (asyncssh), shared by every command of a scope.
+
+``async with ssh_pool() as pool:`` opens a pool; every asyncssh-transport process and
+transfer started inside the block (in any task below it) takes its connection from it:
+one connection per (host, port, user, key, ...) carries up to ``max_sessions_per_connection``
+sessions at once (sshd's ``MaxSessions``), more connections are opened when they are full,
+and everything is closed when the block ends. A process started outside any pool gets a
+pool of its own for its lifetime (an action shares one among its processes).
+
+Limits follow what sshd enforces: at most ``max_starting_connections`` handshakes in flight
+per target sshd (its ``MaxStartups``, 10 by default: beyond that sshd drops connections at
+random), sessions per connection as above, and an optional overall cap on handshakes and on
+running sessions.
+
+Hosts are resolved through the OpenSSH client configuration (``ssh_config``, by default
+``~/.ssh/config``) by asyncssh itself; ProxyJump chains are resolved by ``_sshtarget``, hop
+by hop, so that each hop is a pooled connection of its own (a hundred nodes behind one
+gateway share one connection to it) and gets the same host-key policy as the target.
+
+Host keys (``host_key_policy``): ``strict`` trusts only the known_hosts files (OpenSSH's and
+our store), ``accept-new`` also accepts a host that has no key on record and writes its key
+into our store (``known_hosts_store``, by default ``$XDG_STATE_HOME/execo/known_hosts``; the
+user's ``~/.ssh/known_hosts`` is never written), and still refuses a changed key;
+``insecure`` checks nothing. Nothing ever prompts: no password or keyboard-interactive
+authentication, and encrypted keys without a passphrase are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import asyncssh
+
+from ._bridge import Bridge, open_bridge
+from ._config import EffectiveConnectionParams
+from ._errors import ExecoUsageError
+from ._sshtarget import (
+    CIPHERS,
+    ConnectFailed,
+    HostKeyPolicy,
+    KnownHosts,
+    TargetKey,
+    describe_connect_error,
+    target_key,
+)
+
+__all__ = [
+    "Limits",
+    "PoolStatistics",
+    "SshPool",
+    "ssh_pool",
+]
+
+T = TypeVar("T")
+
+_current_pool: contextvars.ContextVar[SshPool | None] = contextvars.ContextVar(
+    "execo_ssh_pool", default=None
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Connection limits of an :class:`SshPool`, modelled on what sshd enforces.
+
+    Attributes:
+        max_starting_connections: handshakes in flight per target sshd (address, port):
+            sshd's ``MaxStartups`` (default 10:30:100) drops connections beyond 10.
+        max_sessions_per_connection: sessions (commands, transfers) at once on one
+            connection: sshd's ``MaxSessions`` (default 10). A connection the server
+            refuses a session on is taken as full.
+        max_starting_total: handshakes in flight over all targets (None: no cap).
+        fanout: sessions running at once over the whole pool (None: no cap).
+    """
+
+    max_starting_connections: int = 10
+    max_sessions_per_connection: int = 10
+    max_starting_total: int | None = None
+    fanout: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_starting_connections", "max_sessions_per_connection"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("max_starting_total", "fanout"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PoolStatistics:
+    """Counters of an :class:`SshPool` (a snapshot)."""
+
+    connections_opened: int
+    connections_open: int
+    connect_failures: int
+    connects_dropped: int
+    sessions_opened: int
+    sessions_open: int
+    peak_handshakes: int
+    peak_handshakes_per_target: int
+
+
+class _Client(asyncssh.SSHClient):
+    def __init__(self, policy: HostKeyPolicy, known: KnownHosts | None) -> None:
+        self._policy = policy
+        self._known = known
+        self.conn: _Conn | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        # Called only for a key not among the trusted ones of this host.
+        if self._policy != HostKeyPolicy.ACCEPT_NEW or self._known is None:
+            return False
+        p = None if port == 22 else port
+        trusted = self._known.lookup(host, addr, p, key)
+        if trusted is None:  # a new host (or a new key recorded since this handshake began)
+            self._known.record(host, p, key)
+            return True
+        return trusted  # False: a changed key, refused
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.conn.lost()
+
+
+class _Conn:
+    """One pooled connection and its session count."""
+
+    def __init__(self, target: _Target, conn: asyncssh.SSHClientConnection, cap: int) -> None:
+        self.target = target
+        self.conn = conn
+        self.sessions = 0
+        self.cap = cap
+        self.closed = False
+
+    def lost(self) -> None:
+        self.closed = True
+        if self in self.target.conns:
+            self.target.conns.remove(self)
+        self.target.wake()
+
+
+class _Target:
+    def __init__(self, key: TargetKey) -> None:
+        self.key = key
+        self.conns: list[_Conn] = []
+        self.connecting: set[asyncio.Future[_Conn]] = set()
+        self.waiters = 0
+        self.error: BaseException | None = None
+        self.failures = 0
+        self.changed = asyncio.Event()
+
+    def wake(self) -> None:
+        """A connection opened or failed, or a slot was freed: the waiters look again."""
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class _Counter:
+    """A semaphore that also remembers its peak."""
+
+    def __init__(self, limit: int | None) -> None:
+        self._sem = asyncio.Semaphore(limit) if limit is not None else None
+        self.current = 0
+        self.peak = 0
+
+    async def __aenter__(self) -> None:
+        if self._sem is not None:
+            await self._sem.acquire()
+        self.current += 1
+        self.peak = max(self.peak, self.current)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.current -= 1
+        if self._sem is not None:
+            self._sem.release()
+
+
+class SshPool:
+    """A scope that owns asyncssh connections (see the module documentation).
+
+    Args:
+        limits: connection limits (:class:`Limits`).
+
+    Use ``async with ssh_pool() as pool:``; inside, :meth:`current` returns it.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._bridge: Bridge | None = None
+        self._token: contextvars.Token[SshPool | None] | None = None
+        self._targets: dict[TargetKey, _Target] = {}
+        self._keys_cache: dict[tuple[EffectiveConnectionParams, str], TargetKey] = {}
+        self._base_options: dict[tuple[object, ...], asyncssh.SSHClientConnectionOptions] = {}
+        self._known: dict[str, KnownHosts] = {}
+        self._keys: dict[str, asyncssh.SSHKey] = {}
+        self._handshakes: dict[tuple[str, int | None], _Counter] = {}
+        self._all_handshakes: _Counter | None = None
+        self._fanout: _Counter | None = None
+        self._stats = {
+            "opened": 0,
+            "failures": 0,
+            "dropped": 0,
+            "sessions_opened": 0,
+            "sessions_open": 0,
+        }
+        self._closing = False
+
+    @staticmethod
+    def current() -> SshPool | None:
+        """The pool of the enclosing ``async with ssh_pool()`` block, if any."""
+        return _current_pool.get()
+
+    @property
+    def bridge(self) -> Bridge:
+        if self._bridge is None:
+            raise ExecoUsageError("the SSH pool is not open: use `async with ssh_pool():`")
+        return self._bridge
+
+    async def __aenter__(self) -> Self:
+        self.open()
+        self._token = _current_pool.set(self)
+        return self
+
+    def open(self) -> None:
+        """Start the asyncio side (without making this the current pool)."""
+        if self._bridge is not None:
+            raise ExecoUsageError("this SSH pool is already open")
+        self._bridge = open_bridge()
+        self._closing = False
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            try:
+                _current_pool.reset(self._token)
+            except ValueError:  # exited in another context than entered: leave it be
+                pass
+            self._token = None
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every connection, then the asyncio side (the loop thread under trio)."""
+        bridge = self._bridge
+        if bridge is None:
+            return
+        import anyio
+
+        with anyio.CancelScope(shield=True):
+            await bridge.run(self._close_all)
+            await bridge.aclose()
+        self._bridge = None
+        # All of it belongs to that asyncio loop or that run: a reopened pool starts afresh
+        # (statistics excepted).
+        self._targets.clear()
+        self._keys_cache.clear()
+        self._known.clear()
+        self._base_options.clear()
+        self._handshakes.clear()
+        self._all_handshakes = self._fanout = None
+
+    async def _close_all(self) -> None:
+        self._closing = True
+        conns = [c for t in self._targets.values() for c in t.conns]
+        for t in self._targets.values():
+            for task in list(t.connecting):
+                task.cancel()
+            t.wake()
+        for c in conns:
+            c.conn.close()
+        for c in conns:
+            try:
+                await asyncio.wait_for(c.conn.wait_closed(), 5)
+            except (TimeoutError, OSError, asyncssh.Error):
+                pass
+
+    def statistics(self) -> PoolStatistics:
+        """Connection and session counters (peaks included)."""
+        per_target = max((c.peak for c in self._handshakes.values()), default=0)
+        total = self._all_handshakes.peak if self._all_handshakes is not None else per_target
+        return PoolStatistics(
+            connections_opened=self._stats["opened"],
+            connections_open=sum(len(t.conns) for t in self._targets.values()),
+            connect_failures=self._stats["failures"],
+            connects_dropped=self._stats["dropped"],
+            sessions_opened=self._stats["sessions_opened"],
+            sessions_open=self._stats["sessions_open"],
+            peak_handshakes=total,
+            peak_handshakes_per_target=per_target,
+        )
+
+    # ------------------------------------------------------------ host side
+
+    def target_for(self, params: EffectiveConnectionParams, address: str) -> TargetKey:
+        """The pool key of the connection to ``address`` with ``params`` (cached: the ssh
+        config is read once per host and parameters, not once per command)."""
+        cache_key = (params, address)
+        try:
+            key = self._keys_cache.get(cache_key)
+        except TypeError:  # an unhashable field (a callable object, say): no cache
+            return target_key(params, address)
+        if key is None:
+            key = self._keys_cache[cache_key] = target_key(params, address)
+        return key
+
+    # --------------------------------------------------------- asyncio side
+
+    async def acquire(self, key: TargetKey, session: bool = True) -> _Conn:
+        """A connection to ``key``, with a session slot taken when ``session`` (give it back
+        with :meth:`release`).
+
+        New connections are started while the waiters outnumber the free slots of the
+        connections being opened (the per-target handshake limit queues them); when every
+        attempt has failed and none is left in flight, the waiters fail with the last error.
+        A waiter that is cancelled leaves; when the last one leaves, the attempts in flight
+        are cancelled too.
+        """
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = _Target(key)
+        target.waiters += 1
+        seen = target.failures
+        try:
+            while True:
+                if self._closing:
+                    raise ConnectFailed("the SSH pool is closing")
+                for c in target.conns:
+                    if not c.closed and (not session or c.sessions < c.cap):
+                        if session:
+                            self._take(c)
+                        return c
+                if target.failures > seen and not target.connecting:
+                    assert target.error is not None
+                    raise ConnectFailed(describe_connect_error(target.error))
+                slots = self.limits.max_sessions_per_connection if session else target.waiters
+                if len(target.connecting) * slots < target.waiters:
+                    task = asyncio.ensure_future(self._open(target))
+                    target.connecting.add(task)
+                    task.add_done_callback(functools.partial(self._opened, target))
+                changed = target.changed
+                await changed.wait()
+        finally:
+            target.waiters -= 1
+            if not target.waiters:
+                for pending in list(target.connecting):
+                    pending.cancel()
+
+    def _opened(self, target: _Target, task: asyncio.Future[_Conn]) -> None:
+        target.connecting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            target.error = task.exception()
+            target.failures += 1
+        target.wake()
+
+    def _take(self, c: _Conn) -> None:
+        c.sessions += 1
+        self._stats["sessions_opened"] += 1
+        self._stats["sessions_open"] += 1
+
+    def release(self, c: _Conn) -> None:
+        c.sessions -= 1
+        self._stats["sessions_open"] -= 1
+        if c.target.waiters:
+            c.target.wake()
+
+    async def session(
+        self,
+        key: TargetKey,
+        open_: Callable[[asyncssh.SSHClientConnection], Awaitable[T]],
+    ) -> tuple[T, _Conn]:
+        """Open a session with ``open_`` on a pooled connection; a refused session marks the
+        connection full and another one is tried."""
+        while True:
+            c = await self.acquire(key)
+            try:
+                return await open_(c.conn), c
+            except asyncssh.ChannelOpenError:
+                self.release(c)
+                if c.closed or c.sessions == 0:
+                    raise
+                c.cap = max(1, c.sessions)  # the server's MaxSessions is lower than ours
+            except BaseException:
+                self.release(c)
+                raise
+
+    async def fanout_slot(self) -> _Counter | None:
+        if self.limits.fanout is None:
+            return None
+        if self._fanout is None:
+            self._fanout = _Counter(self.limits.fanout)
+        return self._fanout
+
+    async def _open(self, target: _Target) -> _Conn:
+        key = target.key
+        tunnel = None
+        if key.jump is not None:
+            tunnel = (await self.acquire(key.jump, session=False)).conn
+        limiter = self._handshakes.get((key.host, key.port))
+        if limiter is None:
+            limiter = self._handshakes[(key.host, key.port)] = _Counter(
+                self.limits.max_starting_connections
+            )
+        if self._all_handshakes is None:
+            self._all_handshakes = _Counter(self.limits.max_starting_total)
+        known = self._known_hosts(key)
+        client = _Client(key.policy, known)
+        options = self._options(key, known)
+        user: dict[str, str] = {"username": key.user} if key.user else {}
+        for attempt in range(_DROP_RETRIES + 1):
+            try:
+                async with limiter, self._all_handshakes:
+                    conn = await asyncssh.connect(
+                        key.host,
+                        key.port or (),
+                        tunnel=tunnel,
+                        config=[key.ssh_config] if key.ssh_config else None,
+                        options=options,
+                        client_factory=lambda: client,
+                        **user,
+                    )
+                break
+            except (asyncssh.ConnectionLost, ConnectionResetError):
+                # Dropped before the handshake ended: sshd's MaxStartups (its count lags
+                # behind ours), or a server restarting. Try again a few times.
+                self._stats["dropped"] += 1
+                if attempt == _DROP_RETRIES:
+                    self._stats["failures"] += 1
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+            except Exception:
+                self._stats["failures"] += 1
+                raise
+        c = _Conn(target, conn, self.limits.max_sessions_per_connection)
+        client.conn = c
+        self._stats["opened"] += 1
+        if self._closing:
+            conn.close()
+            raise ConnectFailed("the SSH pool is closing")
+        target.conns.append(c)
+        return c  # _opened() wakes the waiters
+
+    def _known_hosts(self, key: TargetKey) -> KnownHosts | None:
+        if key.policy == HostKeyPolicy.INSECURE:
+            return None
+        known = self._known.get(key.store)
+        if known is None:
+            files = ["~/.ssh/known_hosts", "~/.ssh/known_hosts2", "/etc/ssh/ssh_known_hosts"]
+            known = self._known[key.store] = KnownHosts(Path(key.store), files)
+        return known
+
+    def _options(
+        self, key: TargetKey, known: KnownHosts | None
+    ) -> asyncssh.SSHClientConnectionOptions:
+        """Options shared by every target with the same key file, policy and algorithms.
+
+        ``connect()`` prepares them again for each host (config, user, port): built once
+        here rather than per target, the options cost one preparation per connection, not
+        two (about a quarter of the client's CPU for a cold connection).
+        """
+        cache_key = (key.keyfile, key.policy, key.store, key.connect_timeout, key.kex)
+        options = self._base_options.get(cache_key)
+        if options is None:
+            options = self._base_options[cache_key] = self._new_options(key, known)
+        return options
+
+    def _new_options(
+        self, key: TargetKey, known: KnownHosts | None
+    ) -> asyncssh.SSHClientConnectionOptions:
+        kwargs: dict[str, Any] = {
+            "connect_timeout": key.connect_timeout,
+            "known_hosts": known.hosts if known is not None else None,
+            "password_auth": False,
+            "kbdint_auth": False,
+            "gss_auth": False,
+            "gss_kex": False,
+            "kex_algs": list(key.kex),
+            "encryption_algs": list(CIPHERS),
+            "compression_algs": None,
+            "config": None,
+        }
+        if key.keyfile:
+            kwargs["client_keys"] = [self._key(key.keyfile)]
+        return asyncssh.SSHClientConnectionOptions(**kwargs)
+
+    def _key(self, path: str | None) -> asyncssh.SSHKey:
+        assert path is not None
+        k = self._keys.get(path)
+        if k is None:
+            k = self._keys[path] = asyncssh.read_private_key(path)
+        return k
+
+    async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``fn(*args)`` on the pool's asyncio loop (from the caller's loop)."""
+        return await self.bridge.run(fn, *args)
+
+
+_DROP_RETRIES = 3
+
+_DROP_RETRIES = 3
+
+
+def ssh_pool(limits: Limits | None = None) -> SshPool:
+    """A new :class:`SshPool`, to use as ``async with ssh_pool() as pool:``."""
+    return SshPool(limits)
