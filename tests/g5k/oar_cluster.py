@@ -83,6 +83,12 @@ class OarCluster:
         reservation over their resources is refused ("This reservation could run at...").
         """
         self.delete_all_jobs()
+        # Deleted jobs go through Finishing first; the pass must come after they end.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(
+            f.get("state") not in _FINAL for f in self.jobs().values()
+        ):
+            time.sleep(0.5)
         time.sleep(11)
 
 
