@@ -9,7 +9,6 @@ the whole action: on expiry its running processes are killed and marked timed ou
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import anyio
@@ -21,6 +20,7 @@ from ._host import Host, HostLike, get_hosts_list
 from ._log import style
 from ._output import STDOUT, Stream
 from ._process import ExpectResult, Process, ProcessBase, ProcessStatus, RegexLike
+from ._scope import Scoped
 from ._util import UNSET, Unset, name_from_cmdline
 
 __all__ = [
@@ -62,7 +62,7 @@ def default_fanout() -> int:
     return max(1, (soft - used - 64) // _FDS_PER_PROCESS)
 
 
-class Action:
+class Action(Scoped):
     """A set of processes run together, as one scope.
 
     Args:
@@ -105,7 +105,6 @@ class Action:
         self.start_date: float | None = None
         self.end_date: float | None = None
         self._ended_event: anyio.Event | None = None
-        self._outer_tg: anyio.abc.TaskGroup | None = None
 
     # ---------------------------------------------------------------- state
 
@@ -190,30 +189,6 @@ class Action:
         if check:
             self.raise_for_error()
         return self
-
-    async def __aenter__(self) -> Self:
-        tg = anyio.create_task_group()
-        await tg.__aenter__()
-        try:
-            await tg.start(self._lifecycle)
-        except BaseException as e:
-            await tg.__aexit__(type(e), e, e.__traceback__)
-            raise
-        self._outer_tg = tg
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        tg, self._outer_tg = self._outer_tg, None
-        assert tg is not None
-        if exc is not None:
-            tg.cancel_scope.cancel()  # kill everything; the block's exception propagates
-        await tg.__aexit__(None, None, None)
-        return False
 
     async def wait(self, timeout: float | None = None) -> Self:
         """Wait until every process has ended (or ``timeout`` seconds pass)."""

@@ -24,7 +24,6 @@ import shlex
 import signal as _signal
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import anyio
@@ -44,6 +43,7 @@ from ._output import (
     StreamBuffer,
     make_sink,
 )
+from ._scope import Scoped
 from ._util import UNSET, Unset, compact_output, name_from_cmdline, str_from_cmdline
 
 __all__ = [
@@ -105,7 +105,7 @@ RegexLike = str | re.Pattern[str]
 _NOT_STARTED, _STARTING, _RUNNING, _ENDED = range(4)
 
 
-class ProcessBase:
+class ProcessBase(Scoped):
     """State and lifecycle shared by every process kind.
 
     Args:
@@ -218,7 +218,6 @@ class ProcessBase:
         self._unreachable = False
         self._channel: Channel | None = None
         self._tg: anyio.abc.TaskGroup | None = None
-        self._outer_tg: anyio.abc.TaskGroup | None = None
         self._ended_event: anyio.Event | None = None
         self._started_event: anyio.Event | None = None
         self._terminating = False
@@ -327,34 +326,6 @@ class ProcessBase:
         if check:
             self.raise_for_error()
         return self
-
-    async def __aenter__(self) -> Self:
-        tg = anyio.create_task_group()
-        await tg.__aenter__()
-        try:
-            await tg.start(self._lifecycle)
-        except BaseException as e:
-            await tg.__aexit__(type(e), e, e.__traceback__)
-            raise
-        self._outer_tg = tg
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        tg, self._outer_tg = self._outer_tg, None
-        assert tg is not None
-        if exc is None:
-            await tg.__aexit__(None, None, None)
-            return False
-        # The block failed or was cancelled: kill (in the lifecycle's shielded path), wait
-        # for that, and let the block's own exception propagate unwrapped.
-        tg.cancel_scope.cancel()
-        await tg.__aexit__(None, None, None)
-        return False
 
     async def wait(self, timeout: float | None = None) -> Self:
         """Wait until the process ends (or ``timeout`` seconds pass); returns self.

@@ -632,9 +632,7 @@ class TaktukProcess(ProcessBase):
         h = self._session.host_state(self._index)
         self.remote_pid = h.remote_pid
         if h.unreachable is not None and not self.killed:
-            self.error = True
-            self._unreachable = True
-            self.error_reason = f"unreachable: {h.unreachable}"
+            self._set_unreachable(h.unreachable)
         elif h.error is not None and not self.killed:
             self.error = True
             self.error_reason = h.error
