@@ -31,7 +31,7 @@ import trio
 
 from bench._results import write_section
 from execo import Host, Remote, ssh_pool
-from execo._bridge import ThreadBridge
+from execo._transports._bridge import ThreadBridge
 from execo.testbed import LoopbackSshd
 
 PEER_PYTHON = Path(__file__).with_name("_peers") / "venv" / "bin" / "python"

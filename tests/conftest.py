@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from execo import Host, _config
+from execo import Host
+from execo._core import _config
 from execo.testbed import LoopbackSshd
 
 N_HOSTS = 20

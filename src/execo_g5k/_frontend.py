@@ -20,13 +20,13 @@ import socket
 from collections.abc import Mapping, Sequence
 
 from execo import Host, Process, SshProcess
-from execo._config import (
+from execo._core._config import (
     ConnectionParamsLike,
     _as_overrides,
     default_frontend_connection_params,
 )
-from execo._process import ProcessBase
-from execo._util import UNSET, Unset
+from execo._core._process import ProcessBase
+from execo._core._util import UNSET, Unset
 
 from . import config as _config_module
 

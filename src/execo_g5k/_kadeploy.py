@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import anyio
 
 from execo import Host, Remote
-from execo._config import ConnectionParamsLike
-from execo._output import OutputHandlerSpec
-from execo._process import ProcessBase
+from execo._core._config import ConnectionParamsLike
+from execo._core._output import OutputHandlerSpec
+from execo._core._process import ProcessBase
 
 from . import config as _config_module
 from ._frontend import frontend_process, get_kavlan_host_name

@@ -24,10 +24,10 @@ from typing import TypeAlias
 import anyio
 
 from execo import Host
-from execo._config import ConnectionParamsLike
-from execo._process import ProcessBase
-from execo._time import DateLike, DurationLike
-from execo._util import UNSET, Unset
+from execo._core._config import ConnectionParamsLike
+from execo._core._process import ProcessBase
+from execo._core._time import DateLike, DurationLike
+from execo._core._util import UNSET, Unset
 
 from . import config as _config_module
 from ._frontend import frontend_process
@@ -506,7 +506,7 @@ async def get_current_oar_jobs_info(
 
 
 def _in_range(value: float | None, bounds: tuple[DateLike, DateLike] | None) -> bool:
-    from execo._time import get_unixts
+    from execo._core._time import get_unixts
 
     if bounds is None:
         return True

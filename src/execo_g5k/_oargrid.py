@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 import anyio
 
 from execo import Host
-from execo._config import ConnectionParamsLike
-from execo._time import DateLike, DurationLike
-from execo._util import UNSET, Unset
+from execo._core._config import ConnectionParamsLike
+from execo._core._time import DateLike, DurationLike
+from execo._core._util import UNSET, Unset
 
 from . import config as _config_module
 from ._hostnames import natural_sort_key

@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from execo._time import DateLike, DurationLike, get_seconds, get_unixts
+from execo._core._time import DateLike, DurationLike, get_seconds, get_unixts
 
 from ._hostnames import natural_sort_key
 

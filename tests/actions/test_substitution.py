@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from execo import Host, Remote, SubstitutionError, substitute
-from execo._substitution import substitute_all
+from execo._core._substitution import substitute_all
 
 HOSTS = [Host(f"n-{i}") for i in range(6)]
 

@@ -17,7 +17,7 @@ from execo import (
     load_configuration,
     resolve_connection_params,
 )
-from execo._ssh import ssh_argv
+from execo._transports._openssh import ssh_argv
 
 
 def test_host_is_frozen_hashable_value() -> None:
@@ -90,7 +90,7 @@ def test_config_bad_value_and_broken_file(tmp_path: Path) -> None:
 
 
 def test_config_file_read_lazily_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from execo import _config
+    from execo._core import _config
 
     path = write_conf(tmp_path, "configuration = {'compact_output_threshold': 10}\n")
     monkeypatch.setenv("EXECO_CONFIG_FILE", str(path))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from execo import Host, Remote, Report, default_oarsh_oarcp_params
-from execo._config import ConnectionParamsLike
+from execo._core._config import ConnectionParamsLike
 from execo_g5k.oar import OarSubmission, get_oar_job_nodes, oar_job, wait_oar_job_start
 from execo_g5k.oargrid import (
     get_oargrid_job_nodes,

@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from execo import Host, resolve_connection_params
-from execo._taktuk import rank_set
-from execo._taktuk_protocol import (
+from execo._transports._taktuk import rank_set
+from execo._transports._taktuk_protocol import (
     Record,
     State,
     connector_command,

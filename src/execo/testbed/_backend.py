@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._host import Host
+from .._core._host import Host
 from ._errors import NotSupportedError, TestbedError
 from ._state import ClusterState
 

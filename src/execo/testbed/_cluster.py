@@ -15,8 +15,8 @@ from typing import Literal, Self, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._config import ConnectionParams
-from .._host import Host
+from .._core._config import ConnectionParams
+from .._core._host import Host
 from ._backend import Backend, Node, Shaping
 from ._errors import TestbedError
 from ._loopback import LoopbackBackend, loopback_teardown

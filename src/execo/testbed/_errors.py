@@ -9,7 +9,7 @@ Tree::
 
 from __future__ import annotations
 
-from .._errors import ExecoError
+from .._core._errors import ExecoError
 
 __all__ = ["NotSupportedError", "TestbedError"]
 

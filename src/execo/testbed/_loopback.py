@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .._host import Host
+from .._core._host import Host
 from ._backend import MARKER, Backend, Node, remove_workdir, write_ssh_config
 from ._errors import TestbedError
 from ._sshd import LoopbackSshd

@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .._host import Host
+from .._core._host import Host
 from ._backend import (
     MARKER,
     Backend,

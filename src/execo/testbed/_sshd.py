@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Self
 
-from .._host import Host
+from .._core._host import Host
 
 __all__ = ["LoopbackSshd", "find_sshd", "free_port"]
 

@@ -28,18 +28,19 @@ from typing import ClassVar
 import anyio
 import anyio.abc
 
-from ._channel import ByteSource, Channel, ExitStatus, LocalChannel, spawn_local
-from ._config import (
+from .._core._channel import ByteSource, Channel, ExitStatus, LocalChannel, spawn_local
+from .._core._config import (
     ConnectionParamsLike,
     EffectiveConnectionParams,
     configuration,
     resolve_connection_params,
 )
-from ._errors import ExecoUsageError
-from ._host import Host, HostLike
-from ._log import logger
-from ._process import ProcessBase
-from ._ssh import _MARKER, _PREFIX, remote_kill_script, ssh_argv
+from .._core._errors import ExecoUsageError
+from .._core._host import Host, HostLike
+from .._core._log import logger
+from .._core._process import ProcessBase
+from .._core._util import UNSET, str_from_cmdline
+from ._openssh import _MARKER, _PREFIX, remote_kill_script, ssh_argv
 from ._taktuk_protocol import (
     Record,
     State,
@@ -49,7 +50,6 @@ from ._taktuk_protocol import (
     parse_record,
     taktuk_argv,
 )
-from ._util import UNSET, str_from_cmdline
 
 __all__ = ["TaktukProcess", "TaktukSession"]
 

@@ -13,20 +13,20 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ._action import Action, _Started
-from ._channel import ExitStatus
-from ._config import (
+from .._core._channel import ExitStatus
+from .._core._config import (
     ConnectionParamsLike,
     EffectiveConnectionParams,
     configuration,
     resolve_connection_params,
 )
-from ._errors import ConfigurationError
-from ._host import Host, HostLike, get_hosts_list
-from ._process import Process, ProcessBase
-from ._ssh import SshProcess, config_file_options, login_options, transport_for
-from ._substitution import capture_namespace, needs_namespace, substitute_all
-from ._util import name_from_cmdline, str_from_cmdline
+from .._core._errors import ConfigurationError
+from .._core._host import Host, HostLike, get_hosts_list
+from .._core._process import Process, ProcessBase
+from .._core._substitution import capture_namespace, needs_namespace, substitute_all
+from .._core._util import name_from_cmdline, str_from_cmdline
+from .._transports._openssh import SshProcess, config_file_options, login_options, transport_for
+from ._action import Action, _Started
 
 __all__ = [
     "Get",
@@ -213,7 +213,7 @@ class _CopyAction(Action):
 
     def _make_process(self, host: Host, sources: list[str], destination: str) -> ProcessBase:
         if self.transport == "asyncssh":
-            from ._asyncssh import SftpProcess
+            from .._transports._asyncssh import SftpProcess
 
             return SftpProcess(
                 host,
@@ -327,7 +327,7 @@ _TOOLS = {
 
 async def _in_pool(pooled: bool, body: Callable[[], Awaitable[None]]) -> None:
     """Run ``body``, inside a pool of its own if it needs one and none is open."""
-    from ._sshpool import SshPool, ssh_pool
+    from .._transports._sshpool import SshPool, ssh_pool
 
     if pooled and SshPool.current() is None:
         async with ssh_pool():
@@ -368,7 +368,7 @@ def get_remote(
     if tool in ("ssh", "asyncssh"):
         return Remote(cmd, hosts, transport=tool, **kwargs)
     if tool == "taktuk":
-        from ._taktuk_actions import TaktukRemote
+        from ._taktuk import TaktukRemote
 
         return TaktukRemote(cmd, hosts, **kwargs)
     raise _unavailable("remote_tool", tool)
@@ -389,7 +389,7 @@ def get_fileput(
     if tool in ("scp", "asyncssh"):
         return Put(hosts, local_files, remote_location, transport=tool, **kwargs)
     if tool == "taktuk":
-        from ._taktuk_actions import TaktukPut
+        from ._taktuk import TaktukPut
 
         return TaktukPut(hosts, local_files, remote_location, **kwargs)
     if tool == "chainput":
@@ -413,7 +413,7 @@ def get_fileget(
     if tool in ("scp", "asyncssh"):
         return Get(hosts, remote_files, local_location, transport=tool, **kwargs)
     if tool == "taktuk":
-        from ._taktuk_actions import TaktukGet
+        from ._taktuk import TaktukGet
 
         return TaktukGet(hosts, remote_files, local_location, **kwargs)
     raise _unavailable("fileget_tool", tool)

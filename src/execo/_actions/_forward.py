@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from ._config import ConnectionParamsLike, resolve_connection_params
-from ._errors import ProcessesFailed
-from ._host import Host, HostLike
-from ._process import Process
-from ._ssh import ssh_argv
+from .._core._config import ConnectionParamsLike, resolve_connection_params
+from .._core._errors import ProcessesFailed
+from .._core._host import Host, HostLike
+from .._core._process import Process
+from .._transports._openssh import ssh_argv
 
 __all__ = ["PortForwarder"]
 

@@ -6,11 +6,11 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._config import ConnectionParamsLike
-from ._host import HostLike
-from ._process import Process
+from .._core._config import ConnectionParamsLike
+from .._core._host import HostLike
+from .._core._process import Process
+from .._transports._openssh import SshProcess
 from ._remote import Remote
-from ._ssh import SshProcess
 
 __all__ = ["RemoteSerial", "Serial", "SerialSsh", "serial_command"]
 

@@ -38,9 +38,9 @@ from typing import Any, Self, TypeVar
 
 import asyncssh
 
+from .._core._config import EffectiveConnectionParams
+from .._core._errors import ExecoUsageError
 from ._bridge import Bridge, open_bridge
-from ._config import EffectiveConnectionParams
-from ._errors import ExecoUsageError
 from ._sshtarget import (
     CIPHERS,
     ConnectFailed,

@@ -26,8 +26,8 @@ import enum
 import shlex
 from collections.abc import Sequence
 
-from ._config import EffectiveConnectionParams
-from ._ssh import login_options
+from .._core._config import EffectiveConnectionParams
+from ._openssh import login_options
 
 __all__ = [
     "ARGV_LIMIT",

@@ -22,13 +22,13 @@ from typing import Any
 
 import anyio
 
+from .._core._config import ConnectionParamsLike, configuration, resolve_connection_params
+from .._core._host import HostLike, get_unique_hosts_list
+from .._core._process import ProcessBase
+from .._core._substitution import substitute_all
 from ._action import Action, Local, SequentialActions, _Started
-from ._config import ConnectionParamsLike, configuration, resolve_connection_params
-from ._host import HostLike, get_unique_hosts_list
-from ._process import ProcessBase
 from ._remote import _namespace_for
-from ._substitution import substitute_all
-from ._taktuk_actions import TaktukRemote
+from ._taktuk import TaktukRemote
 
 __all__ = ["ChainPut"]
 
@@ -37,7 +37,7 @@ _READY = r"^READY$"
 
 def chainput_script() -> str:
     """The relay script (package data)."""
-    return resources.files("execo").joinpath("_chainput.sh").read_text()
+    return resources.files("execo._actions").joinpath("_chainput.sh").read_text()
 
 
 def _free_ports(count: int, port_range: tuple[int, int]) -> list[int]:

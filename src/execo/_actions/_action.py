@@ -14,14 +14,14 @@ from typing import Any, ClassVar, Self
 import anyio
 import anyio.abc
 
-from ._channel import raise_nofile_limit
-from ._errors import ExecoUsageError, ProcessesFailed
-from ._host import Host, HostLike, get_hosts_list
-from ._log import style
-from ._output import STDOUT, Stream
-from ._process import ExpectResult, Process, ProcessBase, ProcessStatus, RegexLike
-from ._scope import Scoped
-from ._util import UNSET, Unset, name_from_cmdline
+from .._core._channel import raise_nofile_limit
+from .._core._errors import ExecoUsageError, ProcessesFailed
+from .._core._host import Host, HostLike, get_hosts_list
+from .._core._log import style
+from .._core._output import STDOUT, Stream
+from .._core._process import ExpectResult, Process, ProcessBase, ProcessStatus, RegexLike
+from .._core._scope import Scoped
+from .._core._util import UNSET, Unset, name_from_cmdline
 
 __all__ = [
     "Action",
@@ -292,7 +292,7 @@ class Action(Scoped):
 
     def stats(self) -> dict[str, Any]:
         """Aggregated statistics of the processes (JSON-serialisable)."""
-        from ._report import aggregate_stats
+        from .._display._report import aggregate_stats
 
         return aggregate_stats([p.stats() for p in self.processes], self.name)
 

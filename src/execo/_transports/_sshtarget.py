@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncssh
 
-from ._config import EffectiveConnectionParams
+from .._core._config import EffectiveConnectionParams
 
 __all__ = [
     "CIPHERS",

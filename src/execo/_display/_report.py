@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from ._log import style
+from .._core._log import style
 
 __all__ = ["Report", "aggregate_stats", "empty_stats"]
 

@@ -17,18 +17,18 @@ from collections.abc import Sequence
 
 import anyio
 
-from ._channel import Channel, ExitStatus, LocalChannel, spawn_local
-from ._config import (
+from .._core._channel import Channel, ExitStatus, LocalChannel, spawn_local
+from .._core._config import (
     DEFAULT_SSH_CONFIG,
     ConnectionParamsLike,
     EffectiveConnectionParams,
     configuration,
     resolve_connection_params,
 )
-from ._host import Host, HostLike
-from ._output import STDERR, STDOUT, Stream
-from ._process import ProcessBase
-from ._util import str_from_cmdline
+from .._core._host import Host, HostLike
+from .._core._output import STDERR, STDOUT, Stream
+from .._core._process import ProcessBase
+from .._core._util import str_from_cmdline
 
 __all__ = ["SshProcess", "ssh_argv"]
 

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import asyncssh
 
-from ._channel import ByteSource, ExitStatus
-from ._config import EffectiveConnectionParams
-from ._host import Host
-from ._process import ProcessBase
+from .._core._channel import ByteSource, ExitStatus
+from .._core._config import EffectiveConnectionParams
+from .._core._host import Host
+from .._core._process import ProcessBase
 from ._sshpool import SshPool, _Conn
 from ._sshtarget import TargetKey, describe_connect_error
 
 if TYPE_CHECKING:
-    from ._ssh import SshProcess
+    from ._openssh import SshProcess
 
 __all__ = ["AsyncsshChannel", "SftpProcess", "channel_pool"]
 
@@ -297,7 +297,7 @@ class AsyncsshChannel(_Base):
                 self._chan.send_signal(name)
 
     async def terminate(self, grace: float) -> bool:
-        from ._ssh import remote_kill_script
+        from ._openssh import remote_kill_script
 
         p = self._process
         forced = False

@@ -14,13 +14,13 @@ from typing import Any
 
 import anyio
 
+from .._core._config import resolve_connection_params
+from .._core._host import Host
+from .._core._process import ProcessBase
+from .._transports._taktuk import TaktukProcess, TaktukSession
+from .._transports._taktuk_protocol import connector_command, delimiters_for, taktuk_argv
 from ._action import _Started
-from ._config import resolve_connection_params
-from ._host import Host
-from ._process import ProcessBase
 from ._remote import Get, Put, Remote
-from ._taktuk import TaktukProcess, TaktukSession
-from ._taktuk_protocol import connector_command, delimiters_for, taktuk_argv
 
 __all__ = ["TaktukGet", "TaktukPut", "TaktukRemote"]
 

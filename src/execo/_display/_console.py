@@ -10,10 +10,10 @@ from typing import TextIO
 
 import anyio
 
-from ._host import Host
-from ._log import style
-from ._output import LineHandler, Stream
-from ._process import ProcessBase
+from .._core._host import Host
+from .._core._log import style
+from .._core._output import LineHandler, Stream
+from .._core._process import ProcessBase
 
 __all__ = ["GatheredOutput", "HostPrefixedOutput", "format_gathered", "gather_outputs", "progress"]
 
