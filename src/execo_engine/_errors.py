@@ -19,6 +19,8 @@ builtin ``TypeError`` / ``ValueError``.
 
 from __future__ import annotations
 
+from execo import ExecoError
+
 __all__ = [
     "EngineError",
     "SweeperError",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class EngineError(Exception):
+class EngineError(ExecoError):
     """Root of the exceptions raised by :mod:`execo_engine`."""
 
 

@@ -1,17 +1,18 @@
 """Errors of the Grid'5000 REST API client.
 
-Exception tree::
+Exception tree (under :class:`execo.ExecoError`, the root of everything execo raises)::
 
-    G5kApiError                      every failure to get an answer from the API
-    ├── G5kTransportError            no HTTP answer (connection refused, TLS, reset), after retries
-    │   └── G5kTimeout               ... because a timeout expired (also a builtin TimeoutError)
-    ├── G5kHTTPError                 an HTTP answer with an error status: .status, .url, .body
-    │   ├── G5kAuthError             401 (bad credentials) or 403 (not allowed)
-    │   └── G5kNotFound              404 (unknown site, cluster, job...)
-    └── G5kDataError                 an answer that is not the JSON document expected
-
-    G5kConfigError (ValueError)      misuse: a bad configuration file or value
-    UnknownElementError (ValueError) misuse: a site, cluster, host or equipment the data lacks
+    ExecoError
+    ├── G5kApiError                      every failure to get an answer from the API
+    │   ├── G5kTransportError            no HTTP answer (refused, TLS, reset), after retries
+    │   │   └── G5kTimeout               ... because a timeout expired (also a builtin TimeoutError)
+    │   ├── G5kHTTPError                 an HTTP answer with an error status: .status, .url, .body
+    │   │   ├── G5kAuthError             401 (bad credentials) or 403 (not allowed)
+    │   │   └── G5kNotFound              404 (unknown site, cluster, job...)
+    │   └── G5kDataError                 an answer that is not the JSON document expected
+    ├── ConfigurationError (ValueError)
+    │   └── G5kConfigError               misuse: a bad configuration file or value
+    └── UnknownElementError (ValueError) misuse: a site, cluster, host or equipment the data lacks
 
 httpx exceptions never leave the client: `map_httpx_exceptions` translates them at the one
 place where requests are sent.
@@ -24,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from execo import ConfigurationError, ExecoError
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 _BODY_SHOWN = 500
 
 
-class G5kApiError(Exception):
+class G5kApiError(ExecoError):
     """Root of the errors met while talking to the Grid'5000 API."""
 
 
@@ -72,11 +75,11 @@ class G5kDataError(G5kApiError):
     """The answer was not the JSON document expected."""
 
 
-class G5kConfigError(ValueError):
+class G5kConfigError(ConfigurationError):
     """A configuration file or value is wrong (unknown key, bad type, syntax error)."""
 
 
-class UnknownElementError(ValueError):
+class UnknownElementError(ExecoError, ValueError):
     """A site, cluster, host or network equipment that the reference data does not know."""
 
 

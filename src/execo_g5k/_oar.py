@@ -23,7 +23,7 @@ from typing import TypeAlias
 
 import anyio
 
-from execo import Host
+from execo import ExecoError, Host
 from execo._core._config import ConnectionParamsLike
 from execo._core._process import ProcessBase
 from execo._core._time import DateLike, DurationLike
@@ -72,7 +72,7 @@ SubmissionSpec: TypeAlias = OarSubmission | tuple[OarSubmission, str | None]
 _DELETE_TIMEOUT = 60.0  # bound of the shielded cleanup oardel
 
 
-class OarError(Exception):
+class OarError(ExecoError):
     """Root of the OAR layer's errors."""
 
 
