@@ -1,25 +1,45 @@
-"""Exceptions of execo.
+"""Exceptions of execo: one root, :class:`ExecoError`, for everything execo, execo_g5k and
+execo_engine raise on purpose.
 
-Tree::
+Tree (where each class lives in brackets; builtin bases in parentheses)::
 
-    ExecoError                      root of everything execo raises on purpose
-    ├── ConfigurationError          bad configuration file, unknown key, bad value (also ValueError)
-    ├── ProcessesFailed             opt-in raise: some processes did not finish ok
-    └── ExecoUsageError             misuse of the API (e.g. starting a Process twice)
+    ExecoError
+    ├── ConfigurationError (ValueError)     a bad configuration file, unknown key, bad value
+    │   └── G5kConfigError                  ... of the Grid'5000 configuration [execo_g5k]
+    ├── ExecoUsageError (RuntimeError)      misuse of the API (starting a Process twice...)
+    ├── SubstitutionError (ValueError)      a {{expression}} that fails or gives no sequence
+    ├── ProcessesFailed                     opt-in raise: some processes did not finish ok;
+    │                                       .processes holds them [execo._core._process]
+    ├── TestbedError                        a local cluster could not be set up [execo.testbed]
+    │   └── NotSupportedError (NotImplementedError)
+    ├── G5kApiError                         no answer from the Grid'5000 API [execo_g5k]
+    │   ├── G5kTransportError
+    │   │   └── G5kTimeout (TimeoutError)
+    │   ├── G5kHTTPError                    .status, .url, .body
+    │   │   ├── G5kAuthError
+    │   │   └── G5kNotFound
+    │   └── G5kDataError
+    ├── UnknownElementError (ValueError)    a site, cluster or host the API data lacks
+    ├── OarError                            an OAR command failed [execo_g5k.oar]
+    │   ├── OarSubmitError, OarCommandError, OarJobError
+    │   └── OarJobNotFound (LookupError)
+    └── EngineError                         [execo_engine]
+        ├── SweeperError
+        │   ├── SweeperFormatError
+        │   ├── CombinationError (ValueError)
+        │   └── CombinationStateError
+        │       └── OwnershipError
+        └── EngineLoadError
 
-Failures of the processes themselves are *data* (``ok``, ``error_reason``, ...), as in execo;
-``ProcessesFailed`` is raised only when asked (``check=True`` or ``raise_for_error()``).
+Failures of the processes themselves are *data* (``ok``, ``status``, ``error_reason``...), as
+in execo; ``ProcessesFailed`` is raised only when asked (``check=True`` or
+``raise_for_error()``). A misspelled keyword is a builtin ``TypeError`` (naming the class and
+the closest valid keyword), as Python itself raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._process import ProcessBase
-
-__all__ = ["ConfigurationError", "ExecoError", "ExecoUsageError", "ProcessesFailed"]
+__all__ = ["ConfigurationError", "ExecoError", "ExecoUsageError"]
 
 
 class ExecoError(Exception):
@@ -32,21 +52,3 @@ class ConfigurationError(ExecoError, ValueError):
 
 class ExecoUsageError(ExecoError, RuntimeError):
     """The API was used in a way it does not support."""
-
-
-class ProcessesFailed(ExecoError):
-    """Some processes did not finish ok.
-
-    Attributes:
-        processes: the failed processes, each carrying its full state (host, exit code,
-            signal, stdout, stderr, error_reason).
-    """
-
-    def __init__(self, processes: Sequence[ProcessBase]) -> None:
-        self.processes: list[ProcessBase] = list(processes)
-        super().__init__(self._summary())
-
-    def _summary(self) -> str:
-        lines = [f"{len(self.processes)} process(es) failed:"]
-        lines.extend(f"  {p.failure_summary()}" for p in self.processes)
-        return "\n".join(lines)

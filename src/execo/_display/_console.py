@@ -12,8 +12,8 @@ import anyio
 
 from .._core._host import Host
 from .._core._log import style
-from .._core._output import LineHandler, Stream
-from .._core._process import ProcessBase
+from .._core._output import Stream
+from .._core._process import LineHandler, ProcessBase
 
 __all__ = ["GatheredOutput", "HostPrefixedOutput", "format_gathered", "gather_outputs", "progress"]
 

@@ -3,54 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
 from .._core._log import style
+from .._core._stats import HasStats, aggregate_stats, empty_stats
 
 __all__ = ["Report", "aggregate_stats", "empty_stats"]
-
-_COUNTERS = (
-    "num_processes",
-    "num_started",
-    "num_ended",
-    "num_errors",
-    "num_timeouts",
-    "num_forced_kills",
-    "num_non_zero_exit_codes",
-    "num_expect_fail",
-    "num_write_error",
-    "num_ok",
-    "num_finished_ok",
-)
-
-
-class HasStats(Protocol):
-    """Anything with a ``stats()`` record: a Process, an Action, a Report."""
-
-    def stats(self) -> dict[str, Any]: ...
-
-
-def empty_stats(name: str = "") -> dict[str, Any]:
-    """A stats record with every counter at zero."""
-    record: dict[str, Any] = {"name": name, "start_date": None, "end_date": None}
-    record.update(dict.fromkeys(_COUNTERS, 0))
-    record["sub_stats"] = []
-    return record
-
-
-def aggregate_stats(records: Sequence[dict[str, Any]], name: str = "") -> dict[str, Any]:
-    """Sum the counters; earliest start; latest end, or None while anything runs."""
-    out = empty_stats(name)
-    starts = [r["start_date"] for r in records if r["start_date"] is not None]
-    ends = [r["end_date"] for r in records]
-    out["start_date"] = min(starts) if starts else None
-    out["end_date"] = (
-        None if not ends or any(e is None for e in ends) else max(e for e in ends if e is not None)
-    )
-    for key in _COUNTERS:
-        out[key] = sum(int(r.get(key, 0)) for r in records)
-    return out
 
 
 class Report:
