@@ -19,52 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal as _signal
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 import asyncssh
 
-from .._core._channel import ByteSource, ChannelInfo, ExitStatus, check_signal
+from .._core._channel import ByteSource, ChannelInfo, ExitStatus, FedSource, check_signal
 from ._base import Batch, CommandRequest, CopyRequest, Request
 from ._remote_command import RemoteCommand
 from ._sshpool import SshPool, _Conn, ssh_pool
 from ._sshtarget import TargetKey, describe_connect_error
 
 __all__ = ["AsyncsshChannel", "AsyncsshTransport"]
-
-
-class _Stream:
-    """Bytes delivered by the driver, read by the process's pump (one reader)."""
-
-    __slots__ = ("_chunks", "_eof", "_event")
-
-    def __init__(self) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._eof = False
-        self._event: anyio.Event | None = None
-
-    def feed(self, data: bytes) -> None:
-        self._chunks.append(data)
-        if self._event is not None:
-            self._event.set()
-
-    def end(self) -> None:
-        self._eof = True
-        if self._event is not None:
-            self._event.set()
-
-    async def read(self) -> bytes:
-        while True:
-            if self._chunks:
-                data = b"".join(self._chunks)
-                self._chunks.clear()
-                return data
-            if self._eof:
-                return b""
-            self._event = anyio.Event()
-            await self._event.wait()
 
 
 class _Base:
@@ -139,6 +106,10 @@ class _Session(asyncssh.SSHClientSession[bytes]):
         self._writable.set()
         self.exit_status: int | None = None
         self.exit_signal: int | None = None
+        self.lost: Exception | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         c = self._channel
@@ -171,8 +142,8 @@ class AsyncsshChannel(_Base):
         self._command = self._remote.wrapped
         self._pty = request.pty
         self._stdin = request.stdin
-        self._out = _Stream()
-        self._err = _Stream()
+        self._out = FedSource()
+        self._err = FedSource()
         self.stdout: ByteSource | None = self._remote.source(self._out, marker=self._pty)
         self.stderr: ByteSource | None = (
             None if self._pty else self._remote.source(self._err, marker=True)
@@ -184,8 +155,8 @@ class AsyncsshChannel(_Base):
         self._start()
 
     def _end_streams(self) -> None:
-        self._out.end()
-        self._err.end()
+        self._out.close()
+        self._err.close()
 
     async def _drive(self) -> None:  # asyncio side
         loop = asyncio.get_running_loop()
@@ -209,6 +180,11 @@ class AsyncsshChannel(_Base):
                     status = ExitStatus(session.exit_status, None)
                 elif session.exit_signal is not None:
                     status = ExitStatus(None, session.exit_signal)
+                else:  # as OpenSSH's client: 255, and here the reason
+                    why = describe_connect_error(session.lost) if session.lost else "closed"
+                    self._pool.bridge.to_host(
+                        self._failed_after_open, f"ended without an exit status ({why})"
+                    )
         except asyncio.CancelledError:
             status = ExitStatus(None, int(_signal.SIGTERM))
             if self._chan is not None:
@@ -350,12 +326,12 @@ class _SftpChannel(_Base):
         self._put = request.direction == "put"
         self._sources = list(request.sources)
         self._destination = request.destination
-        self._err = _Stream()
+        self._err = FedSource()
         self.stderr: ByteSource | None = self._err
         self._start()
 
     def _end_streams(self) -> None:
-        self._err.end()
+        self._err.close()
 
     async def _drive(self) -> None:  # asyncio side
         status = ExitStatus(1, None)

@@ -31,7 +31,7 @@ from .._core._host import Host
 __all__ = ["Batch", "CommandRequest", "CopyRequest", "Request", "Transport"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class CommandRequest:
     """One command to run on one host.
 
@@ -56,8 +56,11 @@ class CommandRequest:
     local_env: Mapping[str, str] | None = None
     local_cwd: str | None = None
 
+    def __repr__(self) -> str:
+        return f"CommandRequest(host={str(self.host)!r}, command={self.command!r})"
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class CopyRequest:
     """One copy between here and one host.
 
@@ -75,6 +78,12 @@ class CopyRequest:
     direction: Literal["put", "get"]
     sources: tuple[str, ...]
     destination: str
+
+    def __repr__(self) -> str:
+        return (
+            f"CopyRequest(host={str(self.host)!r}, direction={self.direction!r}, "
+            f"sources={self.sources!r}, destination={self.destination!r})"
+        )
 
 
 Request: TypeAlias = CommandRequest | CopyRequest
