@@ -696,6 +696,11 @@ class ProcessBase(Scoped):
             self._start_failed(e)
             task_status.started(self)
             return
+        except anyio.get_cancelled_exc_class():
+            # Cancelled while the transport was starting it (taktuk waits for the remote
+            # command to start): the transport killed what may have started.
+            self.killed = True
+            raise
         self.pid = self._channel.pid
         self.start_date = time.time()
         self._phase = _RUNNING
