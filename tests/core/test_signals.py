@@ -31,7 +31,7 @@ def make(request: pytest.FixtureRequest, hosts: list[Host]) -> Factory:
 
 async def test_kill_delivers_the_signal_asked_for(make: Factory) -> None:
     # The trap proves which signal the shell got; the sleep in its group dies of it too.
-    p = make("trap 'echo got USR1; exit 7' USR1; echo ready; sleep 30 & wait")
+    p = make("trap 'echo got USR1; exit 7' USR1; sleep 30 & echo ready; wait")
     async with p:
         assert await p.expect("ready", timeout=15)
         with trio.fail_after(20):
@@ -85,7 +85,7 @@ async def test_kill_with_a_bad_signal_is_refused_before_anything_is_sent() -> No
 
 async def test_taktuk_action_delivers_the_signal_to_every_host(hosts: list[Host]) -> None:
     r = TaktukRemote(
-        "trap 'echo got USR1; exit 5' USR1; echo ready; sleep 30 & wait",
+        "trap 'echo got USR1; exit 5' USR1; sleep 30 & echo ready; wait",
         hosts[:3],
         process_args={"nolog_exit_code": True},
     )
