@@ -35,7 +35,7 @@ def make(request: pytest.FixtureRequest, hosts: list[Host]) -> Factory:
 
 async def wait_tree_up(token: str) -> None:
     with trio.fail_after(10):
-        while count_processes(f"sleep {token}") < 2:
+        while count_processes(f"sleep {token}", exact=True) < 2:
             await trio.sleep(0.02)
 
 

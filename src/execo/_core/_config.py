@@ -122,6 +122,16 @@ def _port_range(key: str, value: object) -> object:
     raise ConfigurationError(f"{key} must be a (start, end) pair of ports, got {value!r}")
 
 
+def _positive(key: str, value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(f"{key} must be a number > 0, got {value!r}")
+    return value
+
+
+def _positive_or_none(key: str, value: object) -> object:
+    return None if value is None else _positive(key, value)
+
+
 def _callable_or_none(key: str, value: object) -> object:
     if value is None or callable(value):
         return value
@@ -190,6 +200,9 @@ _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]
     "chainput_chain_retry": (10, _typed(*_NUM)),
     "chainput_try_delay": (1, _typed(*_NUM)),
     "forwarding_timeout": (25, _typed(*_NUM)),
+    "watchdog_period": (1.0, _positive),
+    "watchdog_grace": (2.0, _positive),
+    "keepalive_timeout": (30.0, _positive_or_none),
 }
 
 
@@ -392,7 +405,15 @@ class ConnectionParams:
       options (``ssh_options``: execo's defaults check nothing);
     * ``kex_algorithms``: key exchange algorithms in order of preference. None: OpenSSH's
       own choice for ``ssh``; for asyncssh, the classical ECDH ones first (cheapest for the
-      server, see docs/design.md), then the post-quantum hybrid mlkem768x25519.
+      server, see docs/design.md), then the post-quantum hybrid mlkem768x25519;
+    * ``watchdog_period``, ``watchdog_grace`` (1 s, 2 s): the remote watchdog of every
+      command (not detached) checks its connection every period, and ends the command's
+      process group (SIGTERM, SIGKILL after the grace) once the connection has ended: at
+      most period + grace after it ends;
+    * ``keepalive_timeout`` (30 s; None: off): a connection cut silently (no packet gets
+      through any more) is taken as ended within that bound, on both sides: the local ssh
+      client or asyncssh connection gives up (keepalives), and the remote watchdog misses its
+      heartbeats and ends the command.
     """
 
     user: str | Unset | None = UNSET
@@ -421,6 +442,9 @@ class ConnectionParams:
     chainput_chain_retry: float | Unset = UNSET
     chainput_try_delay: float | Unset = UNSET
     forwarding_timeout: float | Unset = UNSET
+    watchdog_period: float | Unset = UNSET
+    watchdog_grace: float | Unset = UNSET
+    keepalive_timeout: float | Unset | None = UNSET
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -470,6 +494,9 @@ class EffectiveConnectionParams:
     chainput_chain_retry: float
     chainput_try_delay: float
     forwarding_timeout: float
+    watchdog_period: float
+    watchdog_grace: float
+    keepalive_timeout: float | None
 
     def rewritten_address(self, address: str) -> str:
         """``address`` through ``host_rewrite_func``, if any."""

@@ -156,6 +156,10 @@ class ProcessOptions(TypedDict, total=False):
             ``configuration["kill_timeout"]``.
         stdin: give the process a stdin you can :meth:`~ProcessBase.write` to (default
             True; else it reads /dev/null).
+        detach: let the command outlive this controller (default False): no supervisor
+            kills it when the controller dies, and no remote watchdog ends it when its
+            connection ends. For daemons an experiment starts on purpose; within the
+            process's scope, kill, timeout and cancellation still end it.
     """
 
     timeout: float | None
@@ -178,6 +182,7 @@ class ProcessOptions(TypedDict, total=False):
     name: str | None
     kill_grace: float | Unset
     stdin: bool
+    detach: bool
 
 
 class SshProcessOptions(ProcessOptions, total=False):
@@ -264,6 +269,7 @@ class ProcessBase(Scoped):
         self.default_expect_timeout = options.get("default_expect_timeout")
         self.kill_grace: float | Unset = options.get("kill_grace", UNSET)
         self.stdin = options.get("stdin", True)
+        self.detach = options.get("detach", False)
         self.lifecycle_handlers: list[ProcessLifecycleHandler] = list(
             options.get("lifecycle_handlers", ())
         )

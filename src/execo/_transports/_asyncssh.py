@@ -136,7 +136,7 @@ class AsyncsshChannel(_Base):
     """A remote command in a session of a pooled asyncssh connection."""
 
     def __init__(self, request: CommandRequest, pool: SshPool, key: TargetKey) -> None:
-        self._remote = RemoteCommand(request.command, pty=request.pty)
+        self._remote = RemoteCommand(request.command, pty=request.pty, watchdog=request.watchdog)
         super().__init__(pool, key, self._remote.info)
         self._request = request
         self._command = self._remote.wrapped

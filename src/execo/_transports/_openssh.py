@@ -218,13 +218,14 @@ class OpenSshTransport:
         if isinstance(request, CopyRequest):
             argv = scp_argv(request)
             return ScpChannel(await spawn_local(argv, env=None, cwd=None, pty=False, stdin=False))
-        remote = RemoteCommand(request.command, pty=request.pty)
+        remote = RemoteCommand(request.command, pty=request.pty, watchdog=request.watchdog)
         local = await spawn_local(
             self.command_argv(request, remote),
             env=_local_env(request),
             cwd=request.local_cwd,
             pty=False,
             stdin=request.stdin,
+            supervised=request.watchdog is not None,
         )
         return _SshChannel(request, remote, local)
 

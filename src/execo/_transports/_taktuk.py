@@ -99,7 +99,7 @@ class TaktukSession:
             (r.params.rewritten_address(r.host.address), connector_command(r.params))
             for r in requests
         ]
-        wrapped = [wrap(r.command, pty=False) for r in commands] if commands else None
+        wrapped = [wrap(r.command, pty=False, watchdog=r.watchdog) for r in commands] or None
         action_params = requests[0].params if requests else None
         self.argv = taktuk_argv(action_params, targets, wrapped) if action_params else []
         transfers = [(r.direction, r.sources, r.destination) for r in copies] or None
