@@ -48,8 +48,8 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
 
 def login_options(params: EffectiveConnectionParams) -> list[str]:
     """The OpenSSH options every connection gets (pure): batch mode, connect timeout, the
-    user, key and port of the host, if set, and the key exchange algorithms, if chosen
-    (shared by ssh, scp and taktuk's connector)."""
+    user, key and port of the host, if set, the key exchange algorithms, if chosen, and
+    keepalives (shared by ssh, scp and taktuk's connector)."""
     argv = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
     if params.user:
         argv += ["-o", f"User={params.user}"]
@@ -59,6 +59,10 @@ def login_options(params: EffectiveConnectionParams) -> list[str]:
         argv += ["-o", f"Port={params.port}"]
     if params.kex_algorithms:
         argv += ["-o", f"KexAlgorithms={','.join(params.kex_algorithms)}"]
+    if params.keepalive_timeout is not None:
+        # A silently cut connection: the client gives up within keepalive_timeout.
+        interval = max(1, round(params.keepalive_timeout / 3))
+        argv += ["-o", f"ServerAliveInterval={interval}", "-o", "ServerAliveCountMax=3"]
     return argv
 
 

@@ -92,6 +92,7 @@ class TargetKey:
     connect_timeout: float
     kex: tuple[str, ...]
     jump: TargetKey | None
+    keepalive: float | None = None
 
 
 class KnownHosts:
@@ -216,5 +217,6 @@ def target_key(params: EffectiveConnectionParams, address: str) -> TargetKey:
         connect_timeout=float(params.connect_timeout),
         kex=params.kex_algorithms or KEX_ALGORITHMS,
         jump=None,
+        keepalive=params.keepalive_timeout,
     )
     return dataclasses.replace(base, jump=jump_key(base, host))
