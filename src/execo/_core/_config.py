@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast
 
 from ._errors import ConfigurationError
-from ._host import Host
+from ._host import Host, check_address
 from ._util import UNSET, Unset
 
 __all__ = [
@@ -507,6 +507,10 @@ class EffectiveConnectionParams:
             raise ConfigurationError(
                 f"host_rewrite_func returned {rewritten!r} for {address!r}; expected a host name"
             )
+        try:
+            check_address(rewritten)
+        except ValueError as e:
+            raise ConfigurationError(f"host_rewrite_func for {address!r}: {e}") from None
         return rewritten
 
 

@@ -84,6 +84,8 @@ def scp_argv(request: CopyRequest) -> list[str]:
     """The whole scp command line of a copy (pure; argv words, so spaces are safe)."""
     params = request.params
     address = params.rewritten_address(request.host.address)
+    if ":" in address:  # IPv6: scp reads host:path, so the address goes in brackets
+        address = f"[{address}]"
     prefix = [*scp_argv_prefix(params), "--"]
     if request.direction == "put":
         return [*prefix, *request.sources, f"{address}:{request.destination}"]
