@@ -12,7 +12,14 @@ from collections.abc import Iterator
 import pytest
 import trio
 
-from execo import ConnectionParams, Host, ProcessStatus, SshProcess
+from execo import (
+    ConnectionParams,
+    Host,
+    ProcessStatus,
+    Put,
+    SshProcess,
+    default_connection_params,
+)
 from execo.testbed import LoopbackSshd
 from execo.testing import FakeTransport, Reply
 
@@ -102,3 +109,22 @@ async def test_kill_errors_reach_the_process_through_any_transport(
             await p.kill()
     assert p.error_reason == "remote kill failed: no route to host"
     assert any("no route to host" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_missing_sftp_subsystem_is_reported_as_such() -> None:
+    with LoopbackSshd(1, first=239, sftp=False) as server:
+        put = await Put(
+            server.hosts,
+            ["/etc/hostname"],
+            "/tmp/",
+            transport="asyncssh",
+            process_args={"nolog_error": True},
+        ).run()
+        legacy = {"scp_options": (*default_connection_params["scp_options"], "-O")}  # not SFTP
+        scp = await Put(
+            server.hosts, ["/etc/hostname"], "/tmp/execo-sftp-test-copy", connection_params=legacy
+        ).run()
+    p = put.processes[0]
+    assert p.status == ProcessStatus.ERROR  # reached: not UNREACHABLE
+    assert "no SFTP subsystem" in (p.error_reason or "") and "scp -O" in (p.error_reason or "")
+    assert scp.ok, scp.processes[0].dump()  # the same host, as the message says

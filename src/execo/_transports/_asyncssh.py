@@ -61,14 +61,20 @@ class _Base:
     async def _drive(self) -> None:
         raise NotImplementedError
 
-    def _deliver_status(self, status: ExitStatus, error: str | None = None) -> None:
-        self._pool.bridge.to_host(self._finish, status, error)
+    def _deliver_status(
+        self, status: ExitStatus, error: str | None = None, start_error: str | None = None
+    ) -> None:
+        self._pool.bridge.to_host(self._finish, status, error, start_error)
 
-    def _finish(self, status: ExitStatus, error: str | None) -> None:  # host side
+    def _finish(
+        self, status: ExitStatus, error: str | None, start_error: str | None
+    ) -> None:  # host side
         if self._status is not None:
             return
         if error is not None:
             self.info.connect_error = error
+        if start_error is not None:
+            self.info.start_error = start_error
         self._end_streams()
         self._status = status
         self._exited.set()
@@ -163,6 +169,7 @@ class AsyncsshChannel(_Base):
         self._opened = loop.create_future()
         status = ExitStatus(255, None)
         error: str | None = None
+        refused: str | None = None
         try:
             slot = await self._pool.fanout_slot()
             async with contextlib.AsyncExitStack() as stack:
@@ -191,14 +198,17 @@ class AsyncsshChannel(_Base):
                 self._chan.close()
         except Exception as e:
             reason = describe_connect_error(e)
-            if self._chan is None:
+            if _refused(e):  # connected, but the server would not run it
+                refused = f"the host refused to run the command ({e})"
+                status = ExitStatus(None, None)
+            elif self._chan is None:
                 error = reason
             else:  # the session was open: the connection broke under the command
                 self._pool.bridge.to_host(self._failed_after_open, reason)
         finally:
             if not self._opened.done():
                 self._opened.set_result(False)
-            self._deliver_status(status, error)
+            self._deliver_status(status, error, refused)
 
     def _failed_after_open(self, reason: str) -> None:  # host side
         self.info.error = f"the SSH session failed: {reason}"
@@ -336,6 +346,7 @@ class _SftpChannel(_Base):
     async def _drive(self) -> None:  # asyncio side
         status = ExitStatus(1, None)
         error: str | None = None
+        refused: str | None = None
         connected = False
         try:
             slot = await self._pool.fanout_slot()
@@ -361,11 +372,17 @@ class _SftpChannel(_Base):
                 what = " ".join(self._sources)
                 line = f"sftp {verb} {what}: {message}\n"
                 self._pool.bridge.to_host(self._err.feed, line.encode())
+            elif _refused(e):
+                refused = (
+                    "the host has no SFTP subsystem (sshd_config: Subsystem sftp ...); "
+                    "scp -O copies without it: transport='scp' with '-O' in scp_options"
+                )
+                status = ExitStatus(None, None)
             else:
                 error = describe_connect_error(e)
                 status = ExitStatus(255, None)
         finally:
-            self._deliver_status(status, error)
+            self._deliver_status(status, error, refused)
 
     async def _transfer(self, sftp: asyncssh.SFTPClient) -> None:
         if self._put:
@@ -385,6 +402,14 @@ class _SftpChannel(_Base):
     async def terminate(self, grace: float, sig: int = _signal.SIGTERM) -> bool:
         await self._cancel_driver()
         return False
+
+
+def _refused(e: Exception) -> bool:
+    """The connection was fine, but the server refused the session's request (the command,
+    the subsystem): no reason to take the host as unreachable."""
+    return (
+        isinstance(e, asyncssh.ChannelOpenError) and e.code == asyncssh.OPEN_REQUEST_SESSION_FAILED
+    )
 
 
 async def _start_sftp(conn: asyncssh.SSHClientConnection) -> asyncssh.SFTPClient:

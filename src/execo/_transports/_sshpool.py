@@ -388,10 +388,10 @@ class SshPool:
             c = await self.acquire(key)
             try:
                 return await open_(c.conn), c
-            except asyncssh.ChannelOpenError:
+            except asyncssh.ChannelOpenError as e:
                 self.release(c)
-                if c.closed or c.sessions == 0:
-                    raise
+                if c.closed or c.sessions == 0 or e.code == asyncssh.OPEN_REQUEST_SESSION_FAILED:
+                    raise  # (a refused subsystem or command is no full connection)
                 c.cap = max(1, c.sessions)  # the server's MaxSessions is lower than ours
             except BaseException:
                 self.release(c)

@@ -128,6 +128,7 @@ def sshd_config(
     max_startups: str = "1000",
     max_sessions: int = 100,
     extra: Sequence[str] = (),
+    sftp: bool = True,
 ) -> str:
     """The text of an sshd_config for a test server (key login only, no PAM, no DNS)."""
     lines = [
@@ -145,7 +146,7 @@ def sshd_config(
         f"MaxStartups {max_startups}",
         f"MaxSessions {max_sessions}",
         "UseDNS no",
-        f"Subsystem sftp {sftp_server()}",
+        *([f"Subsystem sftp {sftp_server()}"] if sftp else []),
         f"ForceCommand {login}",
         "LogLevel ERROR",
         *extra,
@@ -215,6 +216,7 @@ class LoopbackSshd:
         max_startups: sshd's MaxStartups (concurrent unauthenticated connections).
         max_sessions: sshd's MaxSessions (sessions per connection).
         extra_config: more sshd_config lines.
+        sftp: offer the sftp subsystem (False: as a server that lacks it).
         addresses_per_sshd: how many addresses one sshd serves (1 to 16): with 1, every
             host has its own server, which :meth:`stop_server` can stop alone.
         homes: one ``HOME`` directory per host (needs ``addresses_per_sshd=1``); by default
@@ -230,6 +232,7 @@ class LoopbackSshd:
         max_startups: str = "1000",
         max_sessions: int = 100,
         extra_config: Sequence[str] = (),
+        sftp: bool = True,
         addresses_per_sshd: int = _MAX_LISTEN,
         homes: Sequence[Path] | None = None,
     ) -> None:
@@ -246,6 +249,7 @@ class LoopbackSshd:
         self.max_startups = max_startups
         self.max_sessions = max_sessions
         self.extra_config = list(extra_config)
+        self.sftp = sftp
         self.port = 0
         self.keyfile = self.workdir / "id_client"
         self.home = self.workdir / "home"
@@ -293,6 +297,7 @@ class LoopbackSshd:
                 max_startups=self.max_startups,
                 max_sessions=self.max_sessions,
                 extra=self.extra_config,
+                sftp=self.sftp,
             )
             (self.workdir / f"sshd_config.{index}").write_text(config)
             self._procs.append(None)
