@@ -31,6 +31,7 @@ import asyncio
 import contextvars
 import dataclasses
 import functools
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +41,7 @@ import asyncssh
 
 from .._core._config import EffectiveConnectionParams
 from .._core._errors import ExecoUsageError
+from .._core._local import raise_nofile_limit
 from ._bridge import Bridge, open_bridge
 from ._sshtarget import (
     CIPHERS,
@@ -48,6 +50,7 @@ from ._sshtarget import (
     KnownHosts,
     TargetKey,
     describe_connect_error,
+    local_username,
     target_key,
 )
 
@@ -136,18 +139,28 @@ class _Client(asyncssh.SSHClient):
 class _Conn:
     """One pooled connection and its session count."""
 
-    def __init__(self, target: _Target, conn: asyncssh.SSHClientConnection, cap: int) -> None:
+    def __init__(
+        self,
+        target: _Target,
+        conn: asyncssh.SSHClientConnection,
+        cap: int,
+        on_lost: Callable[[], None],
+    ) -> None:
         self.target = target
         self.conn = conn
         self.sessions = 0
         self.cap = cap
         self.closed = False
+        self._on_lost = on_lost
 
     def lost(self) -> None:
+        if self.closed and self not in self.target.conns:
+            return
         self.closed = True
         if self in self.target.conns:
             self.target.conns.remove(self)
         self.target.wake()
+        self._on_lost()  # a socket was freed: those starved of descriptors may go
 
 
 class _Target:
@@ -207,6 +220,9 @@ class SshPool:
         self._handshakes: dict[tuple[str, int | None], _Counter] = {}
         self._all_handshakes: _Counter | None = None
         self._fanout: _Counter | None = None
+        self._nofile = 0  # the soft limit on open files, read when the pool opens
+        self._connecting = 0  # handshakes in flight over every target
+        self._starved: set[_Target] = set()  # waiting for a file descriptor
         self._stats = {
             "opened": 0,
             "failures": 0,
@@ -238,6 +254,8 @@ class SshPool:
             raise ExecoUsageError("this SSH pool is already open")
         self._bridge = open_bridge()
         self._closing = False
+        self._nofile = raise_nofile_limit()
+        _settle_local_username()
 
     async def __aexit__(
         self,
@@ -347,7 +365,7 @@ class SshPool:
                     assert target.error is not None
                     raise ConnectFailed(describe_connect_error(target.error))
                 slots = self.limits.max_sessions_per_connection if session else target.waiters
-                if len(target.connecting) * slots < target.waiters:
+                if len(target.connecting) * slots < target.waiters and self._may_connect(target):
                     task = asyncio.ensure_future(self._open(target))
                     target.connecting.add(task)
                     task.add_done_callback(functools.partial(self._opened, target))
@@ -376,6 +394,56 @@ class SshPool:
         self._stats["sessions_open"] -= 1
         if c.target.waiters:
             c.target.wake()
+        elif c.sessions == 0 and self._starved:
+            self._wake_starved()  # an idle connection another target may take over
+
+    # ------------------------------------------------- file descriptor budget
+
+    def _fd_room(self) -> bool:
+        """Whether one more socket fits under the open-file limit, keeping a reserve for what
+        else the process opens (pipes, files) and for the handshakes in flight."""
+        try:
+            used = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            return True
+        return used + self._connecting + _FD_RESERVE < self._nofile
+
+    def _open_total(self) -> int:
+        return self._connecting + sum(len(t.conns) for t in self._targets.values())
+
+    def _may_connect(self, target: _Target) -> bool:
+        """Whether to open a connection for ``target`` now. Out of descriptors, a target
+        that has connections shares them (its waiters queue for a session); one that has
+        none gets an idle connection of another target closed for it, or waits for one."""
+        if self._fd_room():
+            return True
+        if target.conns or target.connecting:
+            return False
+        if self._evict_idle(target):
+            return False  # woken once that socket is freed
+        if not self._open_total():
+            return True  # nothing of ours to wait for: try (an error will say why)
+        self._starved.add(target)
+        return False
+
+    def _evict_idle(self, needing: _Target) -> bool:
+        """Close an idle connection of another target to make room; whether one was."""
+        for t in self._targets.values():
+            if t is needing or t.waiters:
+                continue
+            for c in t.conns:
+                if c.sessions == 0 and not c.closed:
+                    c.closed = True
+                    t.conns.remove(c)
+                    c.conn.close()  # its socket is freed once closed: lost() wakes us
+                    self._starved.add(needing)
+                    return True
+        return False
+
+    def _wake_starved(self) -> None:
+        starved, self._starved = self._starved, set()
+        for t in starved:
+            t.wake()
 
     async def session(
         self,
@@ -418,11 +486,32 @@ class SshPool:
             self._all_handshakes = _Counter(self.limits.max_starting_total)
         known = self._known_hosts(key)
         client = _Client(key.policy, known)
+        assert self._all_handshakes is not None
+        self._connecting += 1
+        try:
+            return await self._connect(
+                target, key, tunnel, limiter, self._all_handshakes, known, client
+            )
+        finally:
+            self._connecting -= 1
+            if self._starved:
+                self._wake_starved()
+
+    async def _connect(
+        self,
+        target: _Target,
+        key: TargetKey,
+        tunnel: asyncssh.SSHClientConnection | None,
+        limiter: _Counter,
+        all_handshakes: _Counter,
+        known: KnownHosts | None,
+        client: _Client,
+    ) -> _Conn:
         options = self._options(key, known)
         user: dict[str, str] = {"username": key.user} if key.user else {}
         for attempt in range(_DROP_RETRIES + 1):
             try:
-                async with limiter, self._all_handshakes:
+                async with limiter, all_handshakes:
                     conn = await asyncssh.connect(
                         key.host,
                         key.port or (),
@@ -444,7 +533,7 @@ class SshPool:
             except Exception:
                 self._stats["failures"] += 1
                 raise
-        c = _Conn(target, conn, self.limits.max_sessions_per_connection)
+        c = _Conn(target, conn, self.limits.max_sessions_per_connection, self._wake_starved)
         client.conn = c
         self._stats["opened"] += 1
         if self._closing:
@@ -519,8 +608,18 @@ class SshPool:
 
 
 _DROP_RETRIES = 3
+_FD_RESERVE = 24  # descriptors kept free for pipes, files and the like, beside the sockets
 
-_DROP_RETRIES = 3
+
+def _settle_local_username() -> None:
+    """Look the local user name up once, while descriptors are free: asyncssh asks for it at
+    every connection (a passwd lookup, which fails once the descriptors are gone), unless
+    the environment names it."""
+    if not any(os.environ.get(v) for v in ("LOGNAME", "USER", "LNAME", "USERNAME")):
+        try:
+            os.environ["LOGNAME"] = local_username()
+        except KeyError:
+            pass
 
 
 def ssh_pool(limits: Limits | None = None) -> SshPool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import getpass
 import os
 import threading
@@ -25,6 +26,7 @@ __all__ = [
     "TargetKey",
     "default_known_hosts_store",
     "describe_connect_error",
+    "local_username",
     "target_key",
 ]
 
@@ -166,6 +168,16 @@ def expand(path: str | os.PathLike[str] | None) -> str | None:
     return os.path.expanduser(os.fspath(path))
 
 
+@functools.cache
+def local_username() -> str:
+    """The local user's name (looked up once per process).
+
+    Raises:
+        KeyError: no name in the environment and none in the passwd database.
+    """
+    return getpass.getuser()
+
+
 def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
     """The ProxyJump chain of ``host`` from the ssh config, as nested pool keys.
 
@@ -178,7 +190,7 @@ def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
     from asyncssh.config import SSHClientConfig
 
     config = SSHClientConfig.load(
-        None, [base.ssh_config], False, False, False, getpass.getuser(), (), host, ()
+        None, [base.ssh_config], False, False, False, local_username(), (), host, ()
     )
     jump = config.get("ProxyJump")
     if not isinstance(jump, str) or not jump or jump.lower() == "none":
