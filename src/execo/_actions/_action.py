@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Self, TypedDict, Unpack
+from typing import Any, ClassVar, Self, TypedDict, Unpack, cast
 
 import anyio
 import anyio.abc
@@ -21,7 +21,13 @@ from .._core._local import Process, raise_nofile_limit
 from .._core._log import style
 from .._core._options import check_keywords
 from .._core._output import STDOUT, Stream
-from .._core._process import LocalProcessOptions, ProcessBase, ProcessesFailed
+from .._core._process import (
+    LocalProcessOptions,
+    ProcessBase,
+    ProcessesFailed,
+    ProcessOptions,
+    SshProcessOptions,
+)
 from .._core._scope import Scoped
 from .._core._stats import aggregate_stats
 from .._core._status import ExpectResult, ProcessStatus, RegexLike
@@ -381,12 +387,12 @@ class Local(Action):
         self,
         cmd: str | Sequence[str],
         *,
-        process_args: LocalProcessOptions | None = None,
+        process_args: LocalProcessOptions | SshProcessOptions | ProcessOptions | None = None,
         **options: Unpack[ActionOptions],
     ) -> None:
         super().__init__(**options)
         self.cmd = cmd
-        args = process_args or {}
+        args = cast(LocalProcessOptions, dict(process_args)) if process_args else {}
         check_keywords(self, args, LocalProcessOptions, where="process_args")
         self._processes = [Process(cmd, **args)]
 

@@ -1,7 +1,8 @@
-"""The supervisor's program (run as ``python -I -S _guardian.py GRACE``, see
+"""The supervisor's program (run as ``python -I -S _guardian.py GRACE NAME=MARK``, see
 :mod:`._supervisor`): read ``+pgid``/``-pgid`` lines from stdin; at end of file (the
-controller is gone), end every group still registered and everything that descends from it:
-SIGTERM, then SIGKILL after GRACE seconds."""
+controller is gone), end every group still registered, everything that descends from it, and
+every process whose environment carries NAME=MARK: SIGTERM, then SIGKILL after GRACE
+seconds."""
 
 from __future__ import annotations
 
@@ -40,8 +41,36 @@ def _signal_all(groups: set[int], sig: int) -> set[int]:
     return alive
 
 
+def marked(mark: bytes) -> list[int]:
+    """The processes whose environment holds ``mark`` (``NAME=VALUE``), this one excepted."""
+    found = []
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if mark in environ.split(b"\0"):
+            found.append(int(name))
+    return found
+
+
+def _kill_marked(mark: bytes, sig: int) -> list[int]:
+    pids = marked(mark) if mark else []
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pids
+
+
 def main() -> None:
     grace = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    mark = sys.argv[2].encode() if len(sys.argv) > 2 else b""
     groups: set[int] = set()
     pending = b""
     while True:
@@ -58,16 +87,19 @@ def main() -> None:
                 groups.add(int(line[1:]))
             elif line[:1] == b"-":
                 groups.discard(int(line[1:]))
-    if not groups:
-        return
     left = _signal_all(groups, signal.SIGTERM)
+    stray = _kill_marked(mark, signal.SIGTERM)
+    if not left and not stray:
+        return
     deadline = time.monotonic() + grace
-    while left and time.monotonic() < deadline:
+    while (left or stray) and time.monotonic() < deadline:
         time.sleep(0.05)
         table = snapshot()
         left = {g for g in left if members(g, table) or descendants(g, table)}
+        stray = marked(mark) if mark else []
     if left:
         _signal_all(left, signal.SIGKILL)
+    _kill_marked(mark, signal.SIGKILL)
 
 
 if __name__ == "__main__":

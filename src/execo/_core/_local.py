@@ -17,7 +17,7 @@ import anyio
 from ._channel import ByteSource, Channel, ChannelInfo, ExitStatus, check_signal
 from ._process import ProcessBase
 from ._proctable import descendants, group_alive, snapshot
-from ._supervisor import supervise, unsupervise
+from ._supervisor import child_environment, detached_environment, supervise, unsupervise
 from ._util import str_from_cmdline
 
 __all__ = ["LocalChannel", "Process", "raise_nofile_limit", "spawn_local"]
@@ -288,6 +288,7 @@ async def spawn_local(
     """
     if not _nofile_raised:
         raise_nofile_limit()
+    env = child_environment(env) if supervised else detached_environment(env)
     if not pty:
         stdin_arg = subprocess.PIPE if stdin else subprocess.DEVNULL
         popen = _popen(argv, stdin_arg, subprocess.PIPE, env, cwd)
