@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal as _signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -27,7 +28,7 @@ import asyncssh
 
 from .._core._channel import ByteSource, ChannelInfo, ExitStatus, FedSource, check_signal
 from ._base import Batch, CommandRequest, CopyRequest, Request
-from ._remote_command import RemoteCommand
+from ._remote_command import RemoteCommand, wrap
 from ._sshpool import SshPool, _Conn, ssh_pool
 from ._sshtarget import TargetKey, describe_connect_error
 
@@ -213,13 +214,20 @@ class AsyncsshChannel(_Base):
     def _failed_after_open(self, reason: str) -> None:  # host side
         self.info.error = f"the SSH session failed: {reason}"
 
-    async def _open_session(
-        self, conn: asyncssh.SSHClientConnection
-    ) -> tuple[asyncssh.SSHClientChannel[bytes], _Session]:
+    async def _open_session(self, c: _Conn) -> tuple[asyncssh.SSHClientChannel[bytes], _Session]:
         self._opening = True  # from now on the command may run: kill it, don't just cancel
-        chan, session = await conn.create_session(
+        command = self._command
+        watchdog = self._request.watchdog
+        if watchdog is not None and watchdog.stale is not None and c.heartbeat is not None:
+            # This connection keeps a heartbeat: the watchdog watches it (silent cuts).
+            command = wrap(
+                self._request.command,
+                pty=self._pty,
+                watchdog=dataclasses.replace(watchdog, heartbeat=c.heartbeat),
+            )
+        chan, session = await c.conn.create_session(
             lambda: _Session(self),
-            self._command,
+            command,
             term_type="xterm" if self._pty else None,
             request_pty=self._pty,
             encoding=None,
@@ -317,7 +325,7 @@ class AsyncsshChannel(_Base):
         if result is None:  # that connection is full or gone: another pooled one
             try:
                 result, conn = await self._pool.session(
-                    self._key, lambda c: c.run(script, check=False)
+                    self._key, lambda c: c.conn.run(script, check=False)
                 )
             except Exception as e:
                 raise OSError(describe_connect_error(e)) from e
@@ -412,8 +420,8 @@ def _refused(e: Exception) -> bool:
     )
 
 
-async def _start_sftp(conn: asyncssh.SSHClientConnection) -> asyncssh.SFTPClient:
-    return await conn.start_sftp_client()
+async def _start_sftp(c: _Conn) -> asyncssh.SFTPClient:
+    return await c.conn.start_sftp_client()
 
 
 @asynccontextmanager

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import shlex
 import signal as _signal
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -44,6 +43,8 @@ __all__ = [
     "MARKER",
     "RemoteCommand",
     "Watchdog",
+    "heartbeat_path",
+    "keeper_command",
     "kill_script",
     "parse_marker",
     "signal_script",
@@ -62,8 +63,10 @@ class Watchdog:
     Attributes:
         period: seconds between two checks.
         grace: seconds between its SIGTERM and its SIGKILL.
-        heartbeat: a remote file whose content a keeper changes while the connection lives
-            (None: only the end of the session is watched).
+        heartbeat: the name of a file in the remote ``$TMPDIR`` (``/tmp``) whose content a
+            keeper changes while its connection lives (None: only the end of the session is
+            watched). The watchdog enforces it only once it has seen it: a keeper that never
+            started (a server that refuses a second session) disarms nothing.
         stale: seconds without a change of the heartbeat after which the connection is
             taken as cut (None: no heartbeat is to be kept, silent cuts are not watched).
     """
@@ -79,11 +82,14 @@ class Watchdog:
         check = ""
         if self.heartbeat is not None and self.stale is not None:
             ticks = max(1, math.ceil(self.stale / self.period))
+            # Armed once a beat was seen ($__execo_l); then a file that stops changing, or
+            # goes, counts the checks towards the end.
             check = (
-                f"__execo_c=; read -r __execo_c < {shlex.quote(self.heartbeat)} 2>/dev/null; "
-                'if [ "$__execo_c" = "$__execo_l" ]; then __execo_n=$((__execo_n+1)); '
+                f"__execo_c=; read -r __execo_c < {heartbeat_path(self.heartbeat)} 2>/dev/null; "
+                'if [ -n "$__execo_l" ] && { [ -z "$__execo_c" ] || '
+                '[ "$__execo_c" = "$__execo_l" ]; }; then __execo_n=$((__execo_n+1)); '
                 f"[ $__execo_n -ge {ticks} ] && break; "
-                "else __execo_n=0; __execo_l=$__execo_c; fi; "
+                'elif [ -n "$__execo_c" ]; then __execo_n=0; __execo_l=$__execo_c; fi; '
             )
         return (
             "trap '' HUP INT; __execo_l=; __execo_n=0; "
@@ -98,6 +104,25 @@ DEFAULT_WATCHDOG: Final = Watchdog()
 
 def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.3f}".rstrip("0")
+
+
+def heartbeat_path(name: str) -> str:
+    """The remote path of the heartbeat file ``name``, as a double-quoted shell word."""
+    if not name.replace("-", "").replace(".", "").isalnum():
+        raise ValueError(f"a heartbeat name is letters, digits, '.' and '-': {name!r}")
+    return f'"${{TMPDIR:-/tmp}}/{name}"'
+
+
+def keeper_command(name: str, watchdog: Watchdog) -> str:
+    """The remote side of a heartbeat keeper: each line it reads changes the file ``name``;
+    the file goes when its input ends. It has a watchdog on its own heartbeat, so a keeper
+    whose connection is cut silently ends too."""
+    path = heartbeat_path(name)
+    loop = (
+        f"trap 'rm -f {path}; kill $__execo_w 2>/dev/null' EXIT; i=0; "
+        f"while IFS= read -r x; do i=$((i+1)); echo $i > {path}; done"
+    )
+    return wrap(loop, pty=False, watchdog=dataclasses.replace(watchdog, heartbeat=name))
 
 
 def wrap(command: str, *, pty: bool, watchdog: Watchdog | None = None) -> str:

@@ -28,10 +28,12 @@ authentication, and encrypted keys without a passphrase are skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import functools
 import os
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +45,7 @@ from .._core._config import EffectiveConnectionParams
 from .._core._errors import ExecoUsageError
 from .._core._local import raise_nofile_limit
 from ._bridge import Bridge, open_bridge
+from ._remote_command import Watchdog, keeper_command
 from ._sshtarget import (
     CIPHERS,
     ConnectFailed,
@@ -152,6 +155,11 @@ class _Conn:
         self.cap = cap
         self.closed = False
         self._on_lost = on_lost
+        # The heartbeat keeper on this connection (see _keep): its file's name once it beats.
+        self.heartbeat: str | None = None
+        self.keeper: asyncssh.SSHClientChannel[bytes] | None = None
+        self.beat_every = 0.0
+        self.next_beat = 0.0
 
     def lost(self) -> None:
         if self.closed and self not in self.target.conns:
@@ -220,6 +228,10 @@ class SshPool:
         self._handshakes: dict[tuple[str, int | None], _Counter] = {}
         self._all_handshakes: _Counter | None = None
         self._fanout: _Counter | None = None
+        self._id = secrets.token_hex(4)  # names this pool's heartbeat files
+        self._keepers = 0
+        self._beater: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
         self._nofile = 0  # the soft limit on open files, read when the pool opens
         self._connecting = 0  # handshakes in flight over every target
         self._starved: set[_Target] = set()  # waiting for a file descriptor
@@ -293,6 +305,10 @@ class SshPool:
 
     async def _close_all(self) -> None:
         self._closing = True
+        for keeper in [*self._tasks, *([self._beater] if self._beater else [])]:
+            keeper.cancel()
+        self._tasks.clear()
+        self._beater = None
         conns = [c for t in self._targets.values() for c in t.conns]
         for t in self._targets.values():
             for task in list(t.connecting):
@@ -448,14 +464,14 @@ class SshPool:
     async def session(
         self,
         key: TargetKey,
-        open_: Callable[[asyncssh.SSHClientConnection], Awaitable[T]],
+        open_: Callable[[_Conn], Awaitable[T]],
     ) -> tuple[T, _Conn]:
         """Open a session with ``open_`` on a pooled connection; a refused session marks the
         connection full and another one is tried."""
         while True:
             c = await self.acquire(key)
             try:
-                return await open_(c.conn), c
+                return await open_(c), c
             except asyncssh.ChannelOpenError as e:
                 self.release(c)
                 if c.closed or c.sessions == 0 or e.code == asyncssh.OPEN_REQUEST_SESSION_FAILED:
@@ -540,7 +556,52 @@ class SshPool:
             conn.close()
             raise ConnectFailed("the SSH pool is closing")
         target.conns.append(c)
+        if key.keepalive is not None:
+            keeping = asyncio.ensure_future(self._keep(c, key.keepalive))
+            self._tasks.add(keeping)
+            keeping.add_done_callback(self._tasks.discard)
         return c  # _opened() wakes the waiters
+
+    # ------------------------------------------------------ heartbeat keepers
+
+    async def _keep(self, c: _Conn, keepalive: float) -> None:
+        """Open the heartbeat keeper of connection ``c``: a session whose remote side changes
+        a file at each line we send (:func:`keeper_command`). The remote watchdogs of the
+        commands on ``c`` read it: a connection cut silently stops the beats, and they end
+        their commands within ``keepalive``. A server that refuses the extra session gets no
+        keeper (the commands' watchdogs then only watch their sessions' ends)."""
+        self._keepers += 1
+        name = f".execo-hb-{self._id}-{self._keepers}"
+        watchdog = Watchdog(stale=max(1.0, keepalive * 0.8))
+        # Named now: the commands opened meanwhile watch the file as soon as it appears (a
+        # watchdog arms itself at the first beat it sees).
+        c.heartbeat = name
+        try:
+            chan, _ = await c.conn.create_session(
+                asyncssh.SSHClientSession, keeper_command(name, watchdog), encoding=None
+            )
+        except (OSError, asyncssh.Error):
+            return
+        c.keeper = chan
+        c.cap = max(1, c.cap - 1)  # the keeper takes one of the server's MaxSessions
+        c.beat_every = max(0.5, keepalive / 10)
+        chan.write(b"\n")
+        c.next_beat = asyncio.get_running_loop().time() + c.beat_every
+        if self._beater is None:
+            self._beater = asyncio.ensure_future(self._beat())
+
+    async def _beat(self) -> None:
+        """Send every keeper its line when due (one task for the whole pool)."""
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            now = loop.time()
+            for t in self._targets.values():
+                for c in t.conns:
+                    if c.keeper is not None and not c.closed and c.next_beat <= now:
+                        c.next_beat = now + c.beat_every
+                        with contextlib.suppress(OSError, asyncssh.Error):
+                            c.keeper.write(b"\n")
+            await asyncio.sleep(0.5)
 
     def _known_hosts(self, key: TargetKey) -> KnownHosts | None:
         if key.policy == HostKeyPolicy.INSECURE:
