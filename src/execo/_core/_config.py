@@ -20,6 +20,7 @@ from typing import Any, Final, Literal, TypeAlias, cast
 
 from ._errors import ConfigurationError
 from ._host import Host, check_address
+from ._secret import Secret
 from ._util import UNSET, Unset
 
 __all__ = [
@@ -132,6 +133,14 @@ def _positive_or_none(key: str, value: object) -> object:
     return None if value is None else _positive(key, value)
 
 
+def _secret_or_none(key: str, value: object) -> object:
+    if value is None or isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    raise ConfigurationError(f"{key} must be a str, a Secret or None, got a {type(value).__name__}")
+
+
 def _callable_or_none(key: str, value: object) -> object:
     if value is None or callable(value):
         return value
@@ -176,6 +185,7 @@ _CONFIGURATION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], objec
 _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]]] = {
     "user": (None, _typed(str, none=True)),
     "keyfile": (None, _typed(str, os.PathLike, none=True)),
+    "keyfile_passphrase": (None, _secret_or_none),
     "port": (None, _typed(int, none=True)),
     "ssh": ("ssh", _typed(str)),
     "scp": ("scp", _typed(str)),
@@ -406,6 +416,9 @@ class ConnectionParams:
     * ``kex_algorithms``: key exchange algorithms in order of preference. None: OpenSSH's
       own choice for ``ssh``; for asyncssh, the classical ECDH ones first (cheapest for the
       server, see docs/design.md), then the post-quantum hybrid mlkem768x25519;
+    * ``keyfile_passphrase``: the passphrase of an encrypted ``keyfile``, for the asyncssh
+      transport (held as a :class:`~execo.Secret`: it never shows in a repr, a log or an
+      error; OpenSSH takes keys from ssh-agent instead, as it never prompts here);
     * ``watchdog_period``, ``watchdog_grace`` (1 s, 2 s): the remote watchdog of every
       command (not detached) checks its connection every period, and ends the command's
       process group (SIGTERM, SIGKILL after the grace) once the connection has ended: at
@@ -418,6 +431,7 @@ class ConnectionParams:
 
     user: str | Unset | None = UNSET
     keyfile: str | Unset | None = UNSET
+    keyfile_passphrase: str | Secret | Unset | None = UNSET
     port: int | Unset | None = UNSET
     ssh: str | Unset = UNSET
     scp: str | Unset = UNSET
@@ -470,6 +484,7 @@ class EffectiveConnectionParams:
 
     user: str | None
     keyfile: str | None
+    keyfile_passphrase: Secret | None
     port: int | None
     ssh: str
     scp: str

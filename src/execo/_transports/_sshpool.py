@@ -44,6 +44,7 @@ import asyncssh
 from .._core._config import EffectiveConnectionParams
 from .._core._errors import ExecoUsageError
 from .._core._local import raise_nofile_limit
+from .._core._secret import Secret
 from ._bridge import Bridge, open_bridge
 from ._remote_command import Watchdog, keeper_command
 from ._sshtarget import (
@@ -224,7 +225,7 @@ class SshPool:
         self._keys_cache: dict[tuple[EffectiveConnectionParams, str], TargetKey] = {}
         self._base_options: dict[tuple[object, ...], asyncssh.SSHClientConnectionOptions] = {}
         self._known: dict[str, KnownHosts] = {}
-        self._keys: dict[str, asyncssh.SSHKey] = {}
+        self._keys: dict[tuple[str, Secret | None], asyncssh.SSHKey] = {}
         self._handshakes: dict[tuple[str, int | None], _Counter] = {}
         self._all_handshakes: _Counter | None = None
         self._fanout: _Counter | None = None
@@ -623,6 +624,7 @@ class SshPool:
         """
         cache_key = (
             key.keyfile,
+            key.passphrase,
             key.policy,
             key.store,
             key.connect_timeout,
@@ -653,14 +655,19 @@ class SshPool:
             kwargs["keepalive_interval"] = max(1.0, key.keepalive / 3)
             kwargs["keepalive_count_max"] = 3
         if key.keyfile:
-            kwargs["client_keys"] = [self._key(key.keyfile)]
+            kwargs["client_keys"] = [self._key(key.keyfile, key.passphrase)]
         return asyncssh.SSHClientConnectionOptions(**kwargs)
 
-    def _key(self, path: str | None) -> asyncssh.SSHKey:
-        assert path is not None
-        k = self._keys.get(path)
+    def _key(self, path: str, passphrase: Secret | None) -> asyncssh.SSHKey:
+        k = self._keys.get((path, passphrase))
         if k is None:
-            k = self._keys[path] = asyncssh.read_private_key(path)
+            secret = passphrase.reveal() if passphrase is not None else None
+            try:
+                k = asyncssh.read_private_key(path, secret)
+            except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as e:
+                # Its message names no passphrase; its context could hold it: cut it.
+                raise ConnectFailed(f"cannot use the key {path}: {e}") from None
+            self._keys[(path, passphrase)] = k
         return k
 
     async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncssh
 
 from .._core._config import EffectiveConnectionParams
+from .._core._secret import Secret
 
 __all__ = [
     "CIPHERS",
@@ -95,6 +96,7 @@ class TargetKey:
     kex: tuple[str, ...]
     jump: TargetKey | None
     keepalive: float | None = None
+    passphrase: Secret | None = None
 
 
 class KnownHosts:
@@ -207,7 +209,7 @@ def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
         if i == 0:  # the first hop may have its own ProxyJump
             prev = jump_key(base, name, depth + 1)
         key = dataclasses.replace(
-            base, host=name, port=port, user=user or None, keyfile=None, jump=prev
+            base, host=name, port=port, user=user or None, keyfile=None, passphrase=None, jump=prev
         )
     return key
 
@@ -230,5 +232,6 @@ def target_key(params: EffectiveConnectionParams, address: str) -> TargetKey:
         kex=params.kex_algorithms or KEX_ALGORITHMS,
         jump=None,
         keepalive=params.keepalive_timeout,
+        passphrase=params.keyfile_passphrase,
     )
     return dataclasses.replace(base, jump=jump_key(base, host))
