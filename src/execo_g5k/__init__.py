@@ -4,8 +4,9 @@ oargrid and kadeploy.
 Names are defined in private modules and re-exported here and by the public modules
 `execo_g5k.api`, `execo_g5k.planning`, `execo_g5k.charter`, `execo_g5k.config`,
 `execo_g5k.oar`, `execo_g5k.oargrid`, `execo_g5k.kadeploy` and `execo_g5k.utils`. The
-configuration in force is ``execo_g5k.config.g5k_configuration``; importing this package
-reads no file. ``default_frontend_connection_params`` and ``default_oarsh_oarcp_params``
+configuration is ``execo_g5k.g5k_configuration`` (execo's dict, settable at run time, over
+the typed `G5kConfiguration`); importing this package reads no file.
+``default_frontend_connection_params`` and ``default_oarsh_oarcp_params``
 (defined in `execo.config`) are re-exported here and by `execo_g5k.config`.
 """
 
@@ -62,16 +63,28 @@ from .charter import charter_periods as charter_periods
 from .charter import easter_sunday as easter_sunday
 from .charter import french_holidays as french_holidays
 from .charter import get_next_charter_period as get_next_charter_period
+from .config import G5kConfigKeyError as G5kConfigKeyError
 from .config import G5kConfiguration as G5kConfiguration
+from .config import G5kSettings as G5kSettings
+from .config import current_g5k_configuration as current_g5k_configuration
+from .config import g5k_configuration as g5k_configuration
 from .config import load_g5k_configuration as load_g5k_configuration
 from .config import set_g5k_configuration as set_g5k_configuration
+from .kadeploy import API_FINAL_STATUSES as API_FINAL_STATUSES
+from .kadeploy import CheckEnough as CheckEnough
 from .kadeploy import Deployment as Deployment
 from .kadeploy import DeployResult as DeployResult
+from .kadeploy import KaconsoleProcess as KaconsoleProcess
+from .kadeploy import Kadeployer as Kadeployer
+from .kadeploy import KadeployReportParser as KadeployReportParser
 from .kadeploy import __all__ as _kadeploy_all
+from .kadeploy import api_deploy as api_deploy
 from .kadeploy import deploy as deploy
+from .kadeploy import deployment_request as deployment_request
 from .kadeploy import kadeploy as kadeploy
 from .kadeploy import kadeploy_argv as kadeploy_argv
 from .kadeploy import parse_kadeploy_output as parse_kadeploy_output
+from .kadeploy import read_api_result as read_api_result
 from .oar import OAR_FINAL_STATES as OAR_FINAL_STATES
 from .oar import JobRef as JobRef
 from .oar import OarCommandError as OarCommandError
@@ -162,6 +175,10 @@ __all__ = list(
             "default_frontend_connection_params",
             "default_oarsh_oarcp_params",
             "G5kConfiguration",
+            "G5kConfigKeyError",
+            "G5kSettings",
+            "g5k_configuration",
+            "current_g5k_configuration",
             "load_g5k_configuration",
             "set_g5k_configuration",
         ]

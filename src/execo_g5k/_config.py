@@ -10,14 +10,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ._errors import G5kConfigError
 
-__all__ = ["G5kConfiguration", "default_config_path", "read_g5k_configuration"]
+__all__ = [
+    "G5kConfigKeyError",
+    "G5kConfiguration",
+    "G5kSettings",
+    "default_config_path",
+    "read_g5k_configuration",
+]
 
 _NUM = (int, float)
 _OPT_STR = (str, type(None))
@@ -210,6 +216,11 @@ def read_g5k_configuration(
     return configuration_from_mapping(values, source=str(file), base=base)
 
 
+def _unknown_key(key: object, source: str) -> str:
+    known = ", ".join(sorted(_TYPES))
+    return f"{source}: unknown key {key!r} in g5k_configuration (known keys: {known})"
+
+
 def configuration_from_mapping(
     values: Mapping[str, Any], *, source: str, base: G5kConfiguration
 ) -> G5kConfiguration:
@@ -217,10 +228,7 @@ def configuration_from_mapping(
     changes: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _TYPES:
-            known = ", ".join(sorted(_TYPES))
-            raise G5kConfigError(
-                f"{source}: unknown key {key!r} in g5k_configuration (known keys: {known})"
-            )
+            raise G5kConfigKeyError(_unknown_key(key, source))
         types = _TYPES[key]
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
@@ -230,3 +238,63 @@ def configuration_from_mapping(
             )
         changes[key] = value
     return dataclasses.replace(base, **changes)
+
+
+class G5kConfigKeyError(G5kConfigError, KeyError):
+    """An unknown key of ``g5k_configuration`` (also a KeyError, as a dict would raise)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class G5kSettings(MutableMapping[str, Any]):
+    """execo's ``g5k_configuration`` dict, over the typed, frozen `G5kConfiguration`.
+
+    ``g5k_configuration["oar_job_key_file"] = path`` checks the key and the value's type
+    (a `G5kConfigError` naming the key otherwise, before anything changes), then installs a
+    new `G5kConfiguration` with that field replaced: every later call reads it. Reading a
+    key gives the value in force. The typed value itself is `current` (what `G5kApi` and the
+    OAR and kadeploy functions read); `install` replaces it as a whole. Keys cannot be
+    deleted.
+    """
+
+    def __init__(self, initial: G5kConfiguration | None = None) -> None:
+        self._current = initial if initial is not None else G5kConfiguration()
+
+    @property
+    def current(self) -> G5kConfiguration:
+        """The configuration in force (frozen: read its attributes, with their types)."""
+        return self._current
+
+    def install(self, config: G5kConfiguration) -> G5kConfiguration:
+        """Puts `config` in force; returns the previous configuration."""
+        if not isinstance(config, G5kConfiguration):
+            raise G5kConfigError(f"expected a G5kConfiguration, got {config!r}")
+        previous, self._current = self._current, config
+        return previous
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _TYPES:
+            raise G5kConfigKeyError(_unknown_key(key, "g5k_configuration"))
+        return getattr(self._current, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in _TYPES:
+            raise G5kConfigKeyError(_unknown_key(key, "g5k_configuration"))
+        self._current = configuration_from_mapping(
+            {key: value}, source="g5k_configuration", base=self._current
+        )
+
+    def __delitem__(self, key: str) -> None:
+        raise G5kConfigError(
+            f"g5k_configuration keys cannot be deleted (set {key!r} to another value)"
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TYPES)
+
+    def __len__(self) -> int:
+        return len(_TYPES)
+
+    def __repr__(self) -> str:
+        return f"g5k_configuration({self._current!r})"
