@@ -163,6 +163,24 @@ async def _deploy_site(
     return document
 
 
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for e in group.exceptions:
+        out += _leaves(e) if isinstance(e, BaseExceptionGroup) else [e]
+    return out
+
+
+def _raise_first(group: BaseExceptionGroup[BaseException]) -> None:
+    """One site's request failed (the others were cancelled): raise its error itself (the
+    first one, from the group, when several sites failed)."""
+    leaves = _leaves(group)
+    if not all(isinstance(e, Exception) for e in leaves):
+        raise group
+    if len(leaves) == 1:
+        raise leaves[0]
+    raise leaves[0] from group
+
+
 async def api_deploy(
     deployment: Deployment,
     *,
@@ -223,9 +241,12 @@ async def api_deploy(
         documents[site] = await _deploy_site(api, site, body, poll_interval, uids)
 
     with anyio.move_on_after(timeout) as scope:
-        async with anyio.create_task_group() as tg:
-            for site, nodes in by_site.items():
-                tg.start_soon(one, site, nodes)
+        try:
+            async with anyio.create_task_group() as tg:
+                for site, nodes in by_site.items():
+                    tg.start_soon(one, site, nodes)
+        except BaseExceptionGroup as group:
+            _raise_first(group)
     deployed: list[str] = []
     reasons: dict[str, str] = {}
     for site, nodes in by_site.items():
