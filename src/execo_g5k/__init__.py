@@ -160,7 +160,12 @@ from .utils import __all__ as _utils_all
 from .utils import get_default_frontend as get_default_frontend
 from .utils import get_frontend_host as get_frontend_host
 from .utils import get_kavlan_host_name as get_kavlan_host_name
+from .utils import get_kavlan_ip_mac as get_kavlan_ip_mac
+from .utils import get_kavlan_network as get_kavlan_network
+from .utils import kavlan_free_addresses as kavlan_free_addresses
+from .utils import kavlan_network as kavlan_network
 from .utils import make_frontend_connection_params as make_frontend_connection_params
+from .utils import random_mac_addresses as random_mac_addresses
 
 __all__ = list(
     dict.fromkeys(
