@@ -10,6 +10,8 @@ the typed `G5kConfiguration`); importing this package reads no file.
 (defined in `execo.config`) are re-exported here and by `execo_g5k.config`.
 """
 
+from typing import TYPE_CHECKING
+
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
@@ -167,6 +169,13 @@ from .utils import kavlan_network as kavlan_network
 from .utils import make_frontend_connection_params as make_frontend_connection_params
 from .utils import random_mac_addresses as random_mac_addresses
 
+# execo_g5k.topology needs networkx (the ``topology`` extra): imported when first used.
+_TOPOLOGY_NAMES = ("G5kGraph", "g5k_graph", "treemap")
+if TYPE_CHECKING:
+    from .topology import G5kGraph as G5kGraph
+    from .topology import g5k_graph as g5k_graph
+    from .topology import treemap as treemap
+
 __all__ = list(
     dict.fromkeys(
         [
@@ -186,6 +195,23 @@ __all__ = list(
             "current_g5k_configuration",
             "load_g5k_configuration",
             "set_g5k_configuration",
+            *_TOPOLOGY_NAMES,
         ]
     )
 )
+
+
+def __getattr__(name: str) -> object:
+    if name in _TOPOLOGY_NAMES:
+        try:
+            from . import topology
+        except ImportError as e:
+            raise ImportError(
+                f"execo_g5k.{name} needs networkx: pip install 'execo[topology]' ({e})"
+            ) from e
+        return getattr(topology, name)
+    raise AttributeError(f"module 'execo_g5k' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TOPOLOGY_NAMES))
