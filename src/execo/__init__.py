@@ -15,6 +15,7 @@ from ._actions._action import wait_all_actions as wait_all_actions
 from ._actions._action import wait_any_actions as wait_any_actions
 from ._actions._chainput import ChainPut as ChainPut
 from ._actions._forward import PortForwarder as PortForwarder
+from ._actions._forward import PortForwardingFailed as PortForwardingFailed
 from ._actions._remote import Get as Get
 from ._actions._remote import Put as Put
 from ._actions._remote import Remote as Remote
@@ -115,6 +116,7 @@ __all__ = [
     "Local",
     "ParallelActions",
     "PortForwarder",
+    "PortForwardingFailed",
     "Put",
     "Remote",
     "Report",

@@ -158,12 +158,14 @@ from .planning import make_jobs_specs as make_jobs_specs
 from .planning import merge_intervals as merge_intervals
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
+from .utils import G5kAutoPortForwarder as G5kAutoPortForwarder
 from .utils import __all__ as _utils_all
 from .utils import get_default_frontend as get_default_frontend
 from .utils import get_frontend_host as get_frontend_host
 from .utils import get_kavlan_host_name as get_kavlan_host_name
 from .utils import get_kavlan_ip_mac as get_kavlan_ip_mac
 from .utils import get_kavlan_network as get_kavlan_network
+from .utils import inside_grid5000 as inside_grid5000
 from .utils import kavlan_free_addresses as kavlan_free_addresses
 from .utils import kavlan_network as kavlan_network
 from .utils import make_frontend_connection_params as make_frontend_connection_params

@@ -4,6 +4,8 @@ A site's commands run on its frontend over ssh (``lyon`` -> ``lyon.grid5000.fr``
 ``default_frontend_connection_params``), or here when there is no frontend to go to.
 """
 
+from ._forwarding import G5kAutoPortForwarder as G5kAutoPortForwarder
+from ._forwarding import inside_grid5000 as inside_grid5000
 from ._frontend import get_default_frontend as get_default_frontend
 from ._frontend import get_frontend_host as get_frontend_host
 from ._frontend import get_kavlan_host_name as get_kavlan_host_name
@@ -15,6 +17,8 @@ from ._kavlan import kavlan_network as kavlan_network
 from ._kavlan import random_mac_addresses as random_mac_addresses
 
 __all__ = [
+    "G5kAutoPortForwarder",
+    "inside_grid5000",
     "get_default_frontend",
     "get_frontend_host",
     "get_kavlan_host_name",
