@@ -30,6 +30,11 @@ from ._actions._serial import SerialSsh as SerialSsh
 from ._actions._taktuk import TaktukGet as TaktukGet
 from ._actions._taktuk import TaktukPut as TaktukPut
 from ._actions._taktuk import TaktukRemote as TaktukRemote
+from ._compat import ActionFactory as ActionFactory
+from ._compat import ActionsFailed as ActionsFailed
+from ._compat import ExpectOutputHandler as ExpectOutputHandler
+from ._compat import ProcessOutputHandler as ProcessOutputHandler
+from ._compat import default_action_factory as default_action_factory
 from ._core._config import CHAINPUT as CHAINPUT
 from ._core._config import SCP as SCP
 from ._core._config import SSH as SSH
@@ -92,6 +97,11 @@ from ._transports._taktuk import TaktukProcess as TaktukProcess
 __version__ = "3.0.0.dev0"
 
 __all__ = [
+    "ActionFactory",
+    "ActionsFailed",
+    "ExpectOutputHandler",
+    "ProcessOutputHandler",
+    "default_action_factory",
     "HostKeyPolicy",
     "Limits",
     "PoolStatistics",

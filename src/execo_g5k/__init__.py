@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
+from .api import APIConnection as APIConnection
+from .api import APIException as APIException
 from .api import G5kApi as G5kApi
 from .api import G5kApiError as G5kApiError
 from .api import G5kAuthError as G5kAuthError

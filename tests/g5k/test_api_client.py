@@ -228,3 +228,29 @@ async def test_the_fake_answers_writes_like_g5k_api(g5k_config, g5k_server):
     assert response.status_code == 403
     assert response.text == "You are not authorized to access this resource"
     assert response.headers["content-type"].startswith("text/plain")
+
+
+async def test_execo_api_connection(g5k_config, g5k_server, tls_files) -> None:
+    """execo's APIConnection(base_uri, username, additional_args) and APIException."""
+    from execo_g5k import APIConnection, APIException, G5kApiError
+    from execo_g5k import config as g5k_config_module
+
+    assert APIException is G5kApiError
+    previous = g5k_config_module.set_g5k_configuration(g5k_config)
+    try:
+        base = g5k_server.root_url + "3.0/"
+        async with APIConnection(
+            base, "jdoe", additional_args={"branch": "master"}, password_source=FakePasswords()
+        ) as api:
+            assert api.base_url == base
+            sites = await api.get("sites")
+            assert [s["uid"] for s in sites["items"]] == ["lyon", "nancy", "rennes"]
+            with pytest.raises(APIException, match="HTTP 404"):
+                await api.get("sites/atlantis")
+            with pytest.raises(APIException, match="HTTP 405 on POST"):
+                await api.post("sites", {"x": 1})
+        (last, *_) = reversed(g5k_server.log)
+        assert last.user == "jdoe" and g5k_server.log[0].query["branch"] == "master"
+        assert dict(g5k_config_module.current_g5k_configuration().api_additional_args) == {}
+    finally:
+        g5k_config_module.set_g5k_configuration(previous)
