@@ -20,6 +20,7 @@ import anyio
 from ._actions._remote import get_fileget, get_fileput, get_remote
 from ._core._errors import ExecoError
 from ._core._output import LineSplitter, Stream
+from ._core._process import RegexLike, _compile
 from ._core._util import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -65,9 +66,6 @@ class ProcessOutputHandler:
 
     def read_line(self, process: ProcessBase, stream: Stream, string: str) -> None:
         """A whole line of output, without its terminator (does nothing by default)."""
-
-
-RegexLike = str | re.Pattern[str]
 
 
 class ExpectOutputHandler:
@@ -124,8 +122,7 @@ class ExpectOutputHandler:
             ``{(process, stream): (regex_index, match)}`` for every stream that matched,
             ``{}`` when the timeout expired or every watched stream ended first.
         """
-        items = [regexes] if isinstance(regexes, str | re.Pattern) else list(regexes)
-        patterns = [re.compile(r, re.MULTILINE) if isinstance(r, str) else r for r in items]
+        patterns = _compile(regexes)
         seconds = None if timeout is UNSET else timeout
         with anyio.move_on_after(seconds):
             while True:
