@@ -33,7 +33,6 @@ import os
 import platform
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
@@ -41,6 +40,7 @@ from typing import Any, Final
 import anyio
 
 from ._log import logger
+from ._storage import atomic_write
 
 __all__ = ["PROVENANCE_FILE", "ProvenanceRecord", "dependency_versions", "git_state"]
 
@@ -139,19 +139,7 @@ def _read(path: str, engine: str) -> dict[str, Any]:
 
 
 def _write(path: str, document: dict[str, Any]) -> None:
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".provenance-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 class ProvenanceRecord:
