@@ -16,7 +16,7 @@ from execo.testbed import LoopbackSshd
 from execo_g5k import KaconsoleProcess
 from execo_g5k import config as g5k_config
 
-from .oar_cluster import STANDINS
+from .wrappers import standin_wrapper
 
 
 @pytest.fixture
@@ -24,11 +24,7 @@ def console_log(tmp_path: Path) -> Iterator[Path]:
     """Where the stand-in logs login attempts; a wrapper (``kaconsole3`` beside it) passes
     that on, also over ssh. No default frontend."""
     log = tmp_path / "logins"
-    wrapper = tmp_path / "kaconsole3"
-    wrapper.write_text(
-        f'#!/bin/sh\nKACONSOLE_STANDIN_LOG={log} exec {STANDINS / "kaconsole3"} "$@"\n'
-    )
-    wrapper.chmod(0o755)
+    standin_wrapper(tmp_path / "kaconsole3", "kaconsole3", KACONSOLE_STANDIN_LOG=log)
     previous = g5k_config.set_g5k_configuration(
         dataclasses.replace(g5k_config.current_g5k_configuration(), default_frontend=None)
     )

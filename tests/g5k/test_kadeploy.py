@@ -35,6 +35,7 @@ from execo_g5k.utils import get_kavlan_host_name
 
 from ..conftest import count_processes
 from .oar_cluster import STANDINS, OarCluster
+from .wrappers import standin_wrapper
 
 CORPUS = Path(__file__).parents[1] / "data" / "kadeploy"
 
@@ -121,11 +122,7 @@ def standin() -> Iterator[Path]:
     (readable by the nodes' user). A wrapper passes the directory on, also over ssh."""
     state = Path(tempfile.mkdtemp(prefix="execo-kadeploy-"))
     state.chmod(0o755)
-    wrapper = state / "kadeploy3"
-    wrapper.write_text(
-        f'#!/bin/sh\nKADEPLOY_STANDIN_DIR={state} exec {STANDINS / "kadeploy3"} "$@"\n'
-    )
-    wrapper.chmod(0o755)
+    wrapper = standin_wrapper(state / "kadeploy3", "kadeploy3", KADEPLOY_STANDIN_DIR=state)
     previous = g5k_config.set_g5k_configuration(
         dataclasses.replace(
             g5k_config.current_g5k_configuration(), kadeploy3=str(wrapper), default_frontend=None

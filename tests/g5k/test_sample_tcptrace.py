@@ -32,7 +32,7 @@ from execo_g5k import config as g5k_config
 from execo_g5k.kadeploy import Deployment, deploy
 
 from ..testbed.conftest import needs_netns
-from .oar_cluster import STANDINS
+from .wrappers import standin_wrapper
 
 pytestmark = [
     needs_netns,
@@ -48,11 +48,7 @@ def kadeploy_standin() -> Iterator[Path]:
     """The stand-in as kadeploy3; its state where the nodes see it (their /tmp is private)."""
     state = Path(tempfile.mkdtemp(prefix="execo-tcptrace-", dir="/var/tmp"))
     state.chmod(0o755)
-    wrapper = state / "kadeploy3"
-    wrapper.write_text(
-        f'#!/bin/sh\nKADEPLOY_STANDIN_DIR={state} exec {STANDINS / "kadeploy3"} "$@"\n'
-    )
-    wrapper.chmod(0o755)
+    wrapper = standin_wrapper(state / "kadeploy3", "kadeploy3", KADEPLOY_STANDIN_DIR=state)
     previous = g5k_config.set_g5k_configuration(
         dataclasses.replace(
             g5k_config.current_g5k_configuration(),
