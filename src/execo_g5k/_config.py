@@ -218,7 +218,8 @@ def read_g5k_configuration(
 
 def _unknown_key(key: object, source: str) -> str:
     known = ", ".join(sorted(_TYPES))
-    return f"{source}: unknown key {key!r} in g5k_configuration (known keys: {known})"
+    where = "" if source == "g5k_configuration" else f"{source}: "
+    return f"{where}unknown key {key!r} in g5k_configuration (known keys: {known})"
 
 
 def configuration_from_mapping(
@@ -233,8 +234,9 @@ def configuration_from_mapping(
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
             names = " or ".join(t.__name__ for t in types)
+            where = "" if source == "g5k_configuration" else f"{source}: "
             raise G5kConfigError(
-                f"{source}: g5k_configuration[{key!r}] must be {names}, not {value!r}"
+                f"{where}g5k_configuration[{key!r}] must be {names}, not {value!r}"
             )
         changes[key] = value
     return dataclasses.replace(base, **changes)
