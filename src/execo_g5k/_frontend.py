@@ -46,7 +46,7 @@ FRONTEND_ENV: Mapping[str, str] = {"TZ": "UTC0", "LC_ALL": "C"}
 
 
 def get_default_frontend() -> str | None:
-    """The default site: ``g5k_configuration.default_frontend``, else the site of this host
+    """The default site: ``g5k_configuration["default_frontend"]``, else the site of this host
     when its name is ``<node>.<site>.grid5000.fr``, else None (run commands locally)."""
     configured = _config_module.current_g5k_configuration().default_frontend
     if configured:
@@ -96,7 +96,7 @@ def make_frontend_connection_params(params: ConnectionParamsLike = None) -> dict
 
 
 def resolve_timeout(timeout: float | Unset | None) -> float | None:
-    """UNSET means ``g5k_configuration.default_timeout``; None means no timeout."""
+    """UNSET means ``g5k_configuration["default_timeout"]``; None means no timeout."""
     if timeout is UNSET:
         return _config_module.current_g5k_configuration().default_timeout
     return timeout
@@ -120,7 +120,7 @@ def frontend_process(
         argv: The command.
         frontend: The site; None means the default frontend.
         frontend_connection_params: Overrides over `default_frontend_connection_params`.
-        timeout: Seconds; UNSET means ``g5k_configuration.default_timeout``.
+        timeout: Seconds; UNSET means ``g5k_configuration["default_timeout"]``.
         pty: Run it in a (remote) pty.
         **kwargs: More `ProcessBase` arguments (handlers, nolog flags...).
     """

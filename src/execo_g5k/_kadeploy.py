@@ -70,7 +70,7 @@ class Deployment:
         vlan: KaVLAN id (``--vlan``); `deploy` then checks the nodes on their kavlan names.
         other_options: More kadeploy3 arguments (an argv list, or a string shell-split).
 
-    Without `env_file` and `env_name`, ``g5k_configuration.default_env_name`` or
+    Without `env_file` and `env_name`, ``g5k_configuration["default_env_name"]`` or
     ``default_env_file`` is used when the command is built.
     """
 

@@ -221,7 +221,7 @@ async def oarsub(
         job_specs: ``(OarSubmission, site)`` pairs (site None: the default frontend), or
             submissions alone, or one submission.
         frontend_connection_params: Overrides of `default_frontend_connection_params`.
-        timeout: Seconds per oarsub; UNSET means ``g5k_configuration.default_timeout``.
+        timeout: Seconds per oarsub; UNSET means ``g5k_configuration["default_timeout"]``.
         abort_on_error: All or nothing: if any submission fails, delete those that were
             submitted and raise `OarSubmitError`.
 
@@ -554,7 +554,7 @@ async def wait_oar_job_start(
 ) -> bool:
     """Waits until the job is ``Running``, polling ``oarstat``.
 
-    Polls every ``g5k_configuration.polling_interval`` seconds, or sooner when OAR's
+    Polls every ``g5k_configuration["polling_interval"]`` seconds, or sooner when OAR's
     predicted start comes earlier; once the predicted start has passed, every
     ``tiny_polling_interval`` seconds.
 
