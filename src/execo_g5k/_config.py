@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from ._errors import G5kConfigError
 
@@ -258,7 +258,15 @@ class G5kSettings(MutableMapping[str, Any]):
     key gives the value in force. The typed value itself is `current` (what `G5kApi` and the
     OAR and kadeploy functions read); `install` replaces it as a whole. Keys cannot be
     deleted.
+
+    For code written against the frozen value, it also reads as the configuration in force:
+    its attributes (``g5k_configuration.polling_interval``, ``.base_url``) are those of
+    `current`, and ``dataclasses.replace(g5k_configuration, ...)`` gives a new
+    `G5kConfiguration` (to install with ``set_g5k_configuration``).
     """
+
+    # dataclasses.replace() sees the configuration in force (see __class__ below).
+    __dataclass_fields__: ClassVar[dict[str, Any]] = G5kConfiguration.__dataclass_fields__
 
     def __init__(self, initial: G5kConfiguration | None = None) -> None:
         self._current = initial if initial is not None else G5kConfiguration()
@@ -270,6 +278,8 @@ class G5kSettings(MutableMapping[str, Any]):
 
     def install(self, config: G5kConfiguration) -> G5kConfiguration:
         """Puts `config` in force; returns the previous configuration."""
+        if isinstance(config, G5kSettings):  # the dict itself (it passes for a configuration)
+            config = config.current
         if not isinstance(config, G5kConfiguration):
             raise G5kConfigError(f"expected a G5kConfiguration, got {config!r}")
         previous, self._current = self._current, config
@@ -300,3 +310,14 @@ class G5kSettings(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"g5k_configuration({self._current!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names G5kSettings lacks: the configuration's fields and methods.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._current, name)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[G5kConfiguration]:  # type: ignore[override]
+        # dataclasses.replace() builds ``obj.__class__(**fields)``: a G5kConfiguration.
+        return G5kConfiguration

@@ -168,3 +168,30 @@ def test_g5k_configuration_refuses_bad_keys_and_values():
     with pytest.raises(G5kConfigError, match="cannot be deleted"):
         del g5k_configuration["api_timeout"]
     assert g5k_config_module.current_g5k_configuration() is before
+
+
+def test_g5k_configuration_still_reads_as_the_frozen_value():
+    """Code written for the frozen value: attributes, dataclasses.replace, set/restore.
+
+    It works at run time; typed code is told by mypy to use current_g5k_configuration()
+    (hence the ignores below)."""
+    import dataclasses
+
+    from execo_g5k import G5kApi, g5k_configuration
+
+    assert g5k_config_module.g5k_configuration is g5k_configuration
+    assert g5k_configuration.polling_interval == g5k_configuration["polling_interval"]
+    assert g5k_configuration.base_url == "https://api.grid5000.fr/stable/"
+    fast: G5kConfiguration = dataclasses.replace(g5k_configuration, polling_interval=1.0)  # type: ignore[assignment]
+    made: object = fast
+    assert type(made) is G5kConfiguration and fast.polling_interval == 1.0
+    previous = g5k_config_module.set_g5k_configuration(fast)
+    try:
+        assert g5k_configuration["polling_interval"] == 1.0
+        assert g5k_config_module.set_g5k_configuration(g5k_configuration) is fast  # type: ignore[arg-type]
+        assert g5k_config_module.current_g5k_configuration() is fast
+        assert G5kApi(g5k_configuration).base_url == fast.base_url  # type: ignore[arg-type]
+    finally:
+        g5k_config_module.set_g5k_configuration(previous)
+    with pytest.raises(AttributeError):
+        _ = g5k_configuration.no_such_setting
