@@ -137,7 +137,7 @@ async def test_api_deploy_timeout_cancels_the_deployment(
     g5k_server.deployment_polls = 10**9  # never ends by itself
     result = await api_deploy(
         Deployment(["nova-14"], env_name="e"), api=user_api, key=KEY, poll_interval=0.01,
-        timeout=0.5,
+        timeout=3,  # room for the POST (a TLS handshake) on a loaded machine
     )  # fmt: skip
     assert result.deployed == [] and result.undeployed == [Host("nova-14")]
     assert "deployment cancelled" in result.reasons["nova-14"]
@@ -151,7 +151,7 @@ async def test_api_deploy_cancelled_by_the_caller_cancels_the_deployment(
     user_api: G5kApi, g5k_server: FakeG5kApi
 ) -> None:
     g5k_server.deployment_polls = 10**9
-    with trio.move_on_after(0.5):
+    with trio.move_on_after(3):  # room for the POST (a TLS handshake) on a loaded machine
         await api_deploy(
             Deployment(["nova-15"], env_name="e"), api=user_api, key=KEY, poll_interval=0.01
         )
