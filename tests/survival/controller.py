@@ -1,6 +1,9 @@
 """A controller for the survival tests (run as a script, killed by them).
 
-usage: controller.py TRANSPORT PORT KEYFILE N TOKEN PHASE [detach]
+usage: controller.py TRANSPORT PORT KEYFILE N TOKEN PHASE [detach] [warm]
+
+With ``warm`` (asyncssh), the action runs on connections of a pool that already served a
+command and whose keepers keep: the commands register with them instead of having watchdogs.
 
 Runs ``sh -c 'sleep TOKEN & sleep TOKEN'`` on N loopback hosts (127.0.0.2 ...) over
 TRANSPORT (local, ssh, asyncssh or taktuk), printing CONNECTING as soon as the action starts,
@@ -14,7 +17,16 @@ import sys
 
 import trio
 
-from execo import Action, Host, Local, ParallelActions, ProcessOptions, Remote, TaktukRemote
+from execo import (
+    Action,
+    Host,
+    Local,
+    ParallelActions,
+    ProcessOptions,
+    Remote,
+    TaktukRemote,
+    ssh_pool,
+)
 
 
 def build(transport: str, hosts: list[Host], token: str, detach: bool) -> Action:
@@ -29,9 +41,17 @@ def build(transport: str, hosts: list[Host], token: str, detach: bool) -> Action
 
 async def main() -> None:
     transport, port, keyfile, n, token, phase = sys.argv[1:7]
-    detach = sys.argv[7:8] == ["detach"]
+    detach = "detach" in sys.argv[7:]
+    warm = "warm" in sys.argv[7:]
     hosts = [Host(f"127.0.0.{2 + i}", port=int(port), keyfile=keyfile) for i in range(int(n))]
-    action = build(transport, hosts, token, detach)
+    async with ssh_pool():
+        if warm:
+            await Remote("true", hosts, transport=transport).run(check=True)
+            await trio.sleep(1.0)  # the keepers keep
+        await run(build(transport, hosts, token, detach), phase)
+
+
+async def run(action: Action, phase: str) -> None:
     async with trio.open_nursery() as nursery:
         print("CONNECTING", flush=True)
         await nursery.start(action.run)

@@ -23,7 +23,7 @@ from execo.testbed import LoopbackSshd
 from ..conftest import count_processes, describe_processes
 
 CONTROLLER = Path(__file__).with_name("controller.py")
-TRANSPORTS = ["local", "ssh", "asyncssh", "taktuk"]
+TRANSPORTS = ["local", "ssh", "asyncssh", "taktuk", "asyncssh-warm"]
 RUNS = 30
 HOSTS = 10
 BOUND = 5.0 + 3.0  # the bound after a connection ends, plus room for a loaded machine
@@ -32,6 +32,8 @@ BOUND = 5.0 + 3.0  # the bound after a connection ends, plus room for a loaded m
 def start_controller(
     sshd: LoopbackSshd, transport: str, token: str, phase: str, *extra: str
 ) -> subprocess.Popen[str]:
+    if transport.endswith("-warm"):  # connections whose keepers keep (commands register)
+        transport, extra = transport.removesuffix("-warm"), (*extra, "warm")
     argv = [sys.executable, str(CONTROLLER), transport, str(sshd.port), str(sshd.keyfile)]
     argv += [str(HOSTS), token, phase, *extra]
     root = Path(__file__).parents[2]

@@ -219,11 +219,14 @@ class AsyncsshChannel(_Base):
         command = self._command
         watchdog = self._request.watchdog
         if watchdog is not None and watchdog.stale is not None and c.heartbeat is not None:
-            # This connection keeps a heartbeat: the watchdog watches it (silent cuts).
+            # This connection keeps a heartbeat. Once its keeper keeps, the command only
+            # registers with it (no process of its own); until then it has its own watchdog,
+            # which watches the heartbeat too (silent cuts).
             command = wrap(
                 self._request.command,
                 pty=self._pty,
                 watchdog=dataclasses.replace(watchdog, heartbeat=c.heartbeat),
+                registry=c.heartbeat if c.keeping else None,
             )
         chan, session = await c.conn.create_session(
             lambda: _Session(self),

@@ -45,6 +45,7 @@ __all__ = [
     "Watchdog",
     "heartbeat_path",
     "keeper_command",
+    "registry_path",
     "kill_script",
     "parse_marker",
     "signal_script",
@@ -76,8 +77,9 @@ class Watchdog:
     heartbeat: str | None = None
     stale: float | None = 25.0
 
-    def script(self) -> str:
-        """The watchdog's shell code (to run in the background of the remote shell)."""
+    def script(self, on_fire: str = "") -> str:
+        """The watchdog's shell code (to run in the background of the remote shell);
+        ``on_fire`` runs when it fires, before it ends its own group."""
         period = _number(self.period)
         check = ""
         if self.heartbeat is not None and self.stale is not None:
@@ -99,7 +101,7 @@ class Watchdog:
             "__execo_l=; __execo_n=0; __execo_s=; "
             "while kill -0 $__execo_p 2>/dev/null || [ -d /proc/$__execo_p ]; do "
             f"{check}sleep {period} & __execo_s=$!; wait $__execo_s; done; "
-            "trap '' TERM; kill -TERM -$$ 2>/dev/null; "
+            f"trap '' TERM; {on_fire}kill -TERM -$$ 2>/dev/null; "
             f"sleep {_number(self.grace)}; kill -KILL -$$ 2>/dev/null"
         )
 
@@ -118,29 +120,83 @@ def heartbeat_path(name: str) -> str:
     return f'"${{TMPDIR:-/tmp}}/{name}"'
 
 
+def registry_path(name: str) -> str:
+    """The remote path of the registry of the keeper ``name`` (a double-quoted shell word):
+    one line per command started on its connection, the first line of its ``/proc/PID/stat``
+    (its pid, and its start time, which tells it from a later process with the same pid)."""
+    return heartbeat_path(name + ".reg")
+
+
+def _kill_registered(name: str) -> str:
+    """Shell code defining ``__execo_k SIGNAL``: the signal to the group of every registered
+    command still alive (same pid *and* start time); returns 0 if it signalled one."""
+    return (
+        "__execo_k() { __execo_sg=$1; __execo_hit=1; "
+        f"[ -r {registry_path(name)} ] || return 1; "
+        "while IFS= read -r __execo_e; do set -- $__execo_e; __execo_id=$1; __execo_st=${22}; "
+        "__execo_now=; read -r __execo_now < /proc/$__execo_id/stat 2>/dev/null || continue; "
+        "set -- $__execo_now; "
+        '[ "${22}" = "$__execo_st" ] && kill -$__execo_sg -$__execo_id 2>/dev/null && '
+        "__execo_hit=0; "
+        f"done < {registry_path(name)}; return $__execo_hit; }}; "
+    )
+
+
 def keeper_command(name: str, watchdog: Watchdog) -> str:
-    """The remote side of a heartbeat keeper: each line it reads changes the file ``name``;
-    the file goes when its input ends. It has a watchdog on its own heartbeat, so a keeper
-    whose connection is cut silently ends too."""
-    path = heartbeat_path(name)
+    """The remote side of a heartbeat keeper, one per connection: each line it reads changes
+    the file ``name``, and its registry lists the commands of the connection (they register
+    themselves, see :func:`wrap`). Its connection ending — the input ends, its parent is
+    gone, or (its watchdog) the beats stop — ends every registered command still running
+    (SIGTERM, then SIGKILL after the grace period) and the keeper. It prints ``KEEPING`` once
+    it keeps; from then on, the commands of its connection need no watchdog of their own."""
+    path, grace = heartbeat_path(name), _number(watchdog.grace)
+    end_all = f"__execo_k TERM && {{ sleep {grace}; __execo_k KILL; }}; "
     loop = (
-        f"trap 'rm -f {path}; kill $__execo_w 2>/dev/null' EXIT; i=0; "
+        f"trap '{end_all}rm -f {path} {registry_path(name)}; kill $__execo_w 2>/dev/null' EXIT; "
+        f": >> {registry_path(name)}; echo KEEPING; i=0; "
         f"while IFS= read -r x; do i=$((i+1)); echo $i > {path}; done"
     )
-    return wrap(loop, pty=False, watchdog=dataclasses.replace(watchdog, heartbeat=name))
+    return wrap(
+        loop,
+        pty=False,
+        watchdog=dataclasses.replace(watchdog, heartbeat=name),
+        prelude=_kill_registered(name),
+        on_fire=end_all,
+    )
 
 
-def wrap(command: str, *, pty: bool, watchdog: Watchdog | None = None) -> str:
+def wrap(
+    command: str,
+    *,
+    pty: bool,
+    watchdog: Watchdog | None = None,
+    registry: str | None = None,
+    prelude: str = "",
+    on_fire: str = "",
+) -> str:
     """``command`` behind the pid marker (on stderr, or on stdout with a pty), and the
-    watchdog that ends its process group with its connection (unless None: detached)."""
+    watchdog that ends its process group with its connection (unless None: detached).
+
+    With ``registry`` (the name of the keeper of the command's connection, which is known
+    to keep), the command registers itself with that keeper instead of starting a watchdog
+    of its own: two shell builtins, no process, and the shell can still ``exec`` the last
+    command. Where ``/proc`` cannot be read, it starts its own watchdog after all.
+    """
     echo = f"echo {MARKER.decode()} $$"
     head = f"{echo}; " if pty else f"{echo} >&2; "
-    if watchdog is not None:
-        head += (
-            f"__execo_p=$PPID; ({watchdog.script()}) </dev/null >/dev/null 2>&1 & "
-            "__execo_w=$!; trap 'kill $__execo_w 2>/dev/null' EXIT; "
+    if watchdog is None:
+        return head + command
+    own = (
+        f"__execo_p=$PPID; ({watchdog.script(on_fire)}) </dev/null >/dev/null 2>&1 & "
+        "__execo_w=$!; trap 'kill $__execo_w 2>/dev/null' EXIT; "
+    )
+    if registry is not None:
+        register = (
+            "{ read -r __execo_r < /proc/$$/stat && "
+            f'echo "$__execo_r" >> {registry_path(registry)}; }} 2>/dev/null'
         )
-    return head + command
+        return f"{head}{prelude}if {register}; then :; else {own}fi; {command}"
+    return head + prelude + own + command
 
 
 def parse_marker(line: bytes) -> int | None:

@@ -156,8 +156,10 @@ class _Conn:
         self.cap = cap
         self.closed = False
         self._on_lost = on_lost
-        # The heartbeat keeper on this connection (see _keep): its file's name once it beats.
+        # The heartbeat keeper on this connection (see _keep): its file's name once it beats;
+        # keeping: it said KEEPING, and the commands register with it (no watchdog each).
         self.heartbeat: str | None = None
+        self.keeping = False
         self.keeper: asyncssh.SSHClientChannel[bytes] | None = None
         self.beat_every = 0.0
         self.next_beat = 0.0
@@ -170,6 +172,23 @@ class _Conn:
             self.target.conns.remove(self)
         self.target.wake()
         self._on_lost()  # a socket was freed: those starved of descriptors may go
+
+
+class _KeeperSession(asyncssh.SSHClientSession[bytes]):
+    """The keeper's side here: it says KEEPING once its registry is there."""
+
+    def __init__(self, conn: _Conn) -> None:
+        self._conn = conn
+        self._seen = b""
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if not self._conn.keeping and datatype != asyncssh.EXTENDED_DATA_STDERR:
+            self._seen = (self._seen + data)[-64:]
+            if b"KEEPING\n" in self._seen:
+                self._conn.keeping = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn.keeping = False
 
 
 class _Target:
@@ -579,7 +598,7 @@ class SshPool:
         c.heartbeat = name
         try:
             chan, _ = await c.conn.create_session(
-                asyncssh.SSHClientSession, keeper_command(name, watchdog), encoding=None
+                lambda: _KeeperSession(c), keeper_command(name, watchdog), encoding=None
             )
         except (OSError, asyncssh.Error):
             return
