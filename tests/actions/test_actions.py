@@ -326,7 +326,7 @@ async def test_host_prefixed_and_gathered_output(hosts: list[Host]) -> None:
     assert len(groups) == 4
     r2 = await Remote("echo same", hosts[:5]).run()
     text = format_gathered(gather_outputs(r2.processes))
-    assert text.startswith("--- 5:")
+    assert text.split("\n") == ["--- 127.0.0.[2-6] (5)", "same"]
 
 
 def test_bad_input_is_rejected_before_start() -> None:

@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ._host import fold_hosts
+
 if TYPE_CHECKING:
+    from ._host import Host
     from ._process import ProcessBase
 
 __all__ = ["ConfigurationError", "ExecoError", "ExecoUsageError", "ProcessesFailed"]
@@ -46,7 +49,14 @@ class ProcessesFailed(ExecoError):
         self.processes: list[ProcessBase] = list(processes)
         super().__init__(self._summary())
 
+    @property
+    def hosts(self) -> list[Host]:
+        """The hosts of the failed processes (in order, duplicates kept)."""
+        return [p.host for p in self.processes if p.host is not None]
+
     def _summary(self) -> str:
-        lines = [f"{len(self.processes)} process(es) failed:"]
+        n = len(self.processes)
+        where = f" on {fold_hosts(self.hosts)}" if self.hosts else ""
+        lines = [f"{n} process{'es' if n != 1 else ''} failed{where}:"]
         lines.extend(f"  {p.failure_summary()}" for p in self.processes)
         return "\n".join(lines)

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import anyio
 
-from .._core._host import Host
+from .._core._host import Host, fold_hosts
 from .._core._log import style
 from .._core._output import LineHandler, Stream
 from .._core._process import ProcessBase
@@ -60,12 +60,20 @@ def gather_outputs(
     return out
 
 
+def who(processes: Sequence[ProcessBase]) -> str:
+    """The processes' hosts folded (``node-[1-3]``), then the names of local ones."""
+    folded = fold_hosts(p.host for p in processes)
+    local = [p.name for p in processes if p.host is None]
+    return ",".join(filter(None, [folded, *dict.fromkeys(local)]))
+
+
 def format_gathered(groups: Sequence[GatheredOutput]) -> str:
-    """A readable rendering of :func:`gather_outputs`."""
+    """A readable rendering of :func:`gather_outputs`: per distinct output, a header line
+    ``--- node-[1-3] (3)`` (the hosts folded, the number of processes), then the output."""
     parts = []
     for g in groups:
-        names = ",".join(str(p.host) if p.host else p.name for p in g.processes)
-        parts.append(f"{style.emph(f'--- {len(g.processes)}:')} {names}\n{g.text.rstrip()}")
+        header = style.emph(f"--- {who(g.processes)} ({len(g.processes)})")
+        parts.append(f"{header}\n{g.text.rstrip()}")
     return "\n".join(parts)
 
 
