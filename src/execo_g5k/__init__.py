@@ -141,6 +141,7 @@ from .planning import get_planning as get_planning
 from .planning import kavlan_kind as kavlan_kind
 from .planning import make_jobs_specs as make_jobs_specs
 from .planning import merge_intervals as merge_intervals
+from .planning import planning_figure as planning_figure
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
 from .utils import __all__ as _utils_all
