@@ -85,13 +85,22 @@ def docs_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsClust
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def docs_g5k_server() -> Iterator[object]:
+    from tests.g5k.g5k_server import FakeG5kApi
+
+    with FakeG5kApi() as server:
+        yield server
+
+
 _HARNESS_CONFIG = """\
 # Written by the docs harness (tests/docs/conftest.py): the page's own ~/.execo.conf.py,
 # then an ssh configuration that names the local cluster's hosts.
 import os as _os
 _user = _os.path.expanduser("~/.execo.conf.py")
 if _os.path.exists(_user):
-    exec(compile(open(_user).read(), _user, "exec"))
+    with open(_user) as _f:
+        exec(compile(_f.read(), _user, "exec"))
 _given = globals().get("default_connection_params", {{}})
 default_connection_params = {{"ssh_config": {names!r}, **_given}}
 """
@@ -148,8 +157,22 @@ def _serial_console(env: PageEnv, ns: dict[str, object]) -> None:
     ns["serial_device"] = os.ttyname(slave)
 
 
+def _g5k_api(env: PageEnv, ns: dict[str, object]) -> None:
+    """The configuration in force points at the test suite's stand-in of the Grid'5000
+    API (real reference and status data, ``tests/data/g5k_api``), anonymous."""
+    from execo_g5k import config
+    from execo_g5k.config import G5kConfiguration
+
+    server = env.request.getfixturevalue("docs_g5k_server")
+    previous = config.set_g5k_configuration(
+        G5kConfiguration(api_uri=server.root_url, api_cache_dir=str(env.cwd / ".g5k-cache"))
+    )
+    env.cleanup.callback(config.set_g5k_configuration, previous)
+
+
 SETUPS: dict[str, Callable[[PageEnv, dict[str, object]], None]] = {
     "serial-console": _serial_console,
+    "g5k-api": _g5k_api,
 }
 
 

@@ -13,6 +13,8 @@ Failures of the processes themselves are *data* (``ok``, ``error_reason``, ...),
 
 from __future__ import annotations
 
+import re
+import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,14 @@ if TYPE_CHECKING:
     from ._host import Host
     from ._process import ProcessBase
 
-__all__ = ["ConfigurationError", "ExecoError", "ExecoUsageError", "ProcessesFailed"]
+__all__ = [
+    "ConfigurationError",
+    "ExecoError",
+    "ExecoUsageError",
+    "ProcessesFailed",
+    "describe_failures",
+    "failure_reason",
+]
 
 
 class ExecoError(Exception):
@@ -39,6 +48,9 @@ class ExecoUsageError(ExecoError, RuntimeError):
 
 class ProcessesFailed(ExecoError):
     """Some processes did not finish ok.
+
+    The message says which hosts failed (folded: ``node-[1-3]``) and why, one line per
+    distinct command and reason.
 
     Attributes:
         processes: the failed processes, each carrying its full state (host, exit code,
@@ -58,5 +70,51 @@ class ProcessesFailed(ExecoError):
         n = len(self.processes)
         where = f" on {fold_hosts(self.hosts)}" if self.hosts else ""
         lines = [f"{n} process{'es' if n != 1 else ''} failed{where}:"]
-        lines.extend(f"  {p.failure_summary()}" for p in self.processes)
+        lines.extend(f"  {line}" for line in describe_failures(self.processes))
         return "\n".join(lines)
+
+
+def failure_reason(p: ProcessBase) -> str:
+    """What went wrong with ``p``, without saying where: ``failed: exit code 1 — stderr:
+    'No such file'``, ``unreachable: Connection refused``, ``timeout``..."""
+    what: str = p.status.value
+    if p.error_reason:
+        reason = p.error_reason
+        what = reason if reason.startswith(what + ":") else f"{what}: {reason}"
+    elif p.exit_signal is not None:
+        what += f": killed by {_signal_name(p.exit_signal)}"
+    elif p.exit_code:
+        what += f": exit code {p.exit_code}"
+    if p.expect_fail:
+        what += " (expect failed)"
+    if p.write_error:
+        what += " (write failed)"
+    last = p.stderr.strip().splitlines()[-1:]
+    if last and not p.error_reason:
+        what += f" — stderr: {last[0][:200]!r}"
+    return what
+
+
+def describe_failures(processes: Sequence[ProcessBase]) -> list[str]:
+    """One line per distinct (command, reason), naming the hosts folded, in order of first
+    appearance: ``node-[1-3]: 'false': failed: exit code 1``."""
+    groups: dict[tuple[str, str], list[ProcessBase]] = {}
+    for p in processes:
+        name, reason = p.name, failure_reason(p)
+        if p.host is not None:  # "echo n-1" and "echo n-2" are one command, as written
+            host = re.compile(rf"(?<![\w.-]){re.escape(p.host.address)}(?![\w-])")
+            name, reason = host.sub("{{{host}}}", name), host.sub("{{{host}}}", reason)
+        groups.setdefault((name, reason), []).append(p)
+    lines = []
+    for (name, reason), procs in groups.items():
+        hosts = fold_hosts(p.host for p in procs)
+        count = "" if hosts or len(procs) == 1 else f" ({len(procs)} processes)"
+        lines.append(f"{hosts + ': ' if hosts else ''}{name!r}: {reason}{count}")
+    return lines
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
