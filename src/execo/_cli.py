@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -147,55 +147,24 @@ def _action(args: argparse.Namespace, hosts: list[Host], out: TextIO, err: TextI
     from ._actions._taktuk import TaktukGet, TaktukPut, TaktukRemote
     from ._display._console import HostPrefixedOutput
 
-    params, timeout, fanout = _params(args), args.timeout, args.fanout
+    common = {"connection_params": _params(args), "namespace": {}, "timeout": args.timeout}
+    common["fanout"] = args.fanout
+    taktuk = args.transport == "taktuk"
+    if not taktuk:
+        common["transport"] = args.transport
     if args.command == "run":
         handlers: dict[str, object] = {"stderr_handlers": [HostPrefixedOutput(err)]}
         if not args.gather:
             handlers["stdout_handlers"] = [HostPrefixedOutput(out)]
-        cmd = " ".join(args.cmd)
-        if args.transport == "taktuk":
-            return TaktukRemote(
-                cmd,
-                hosts,
-                connection_params=params,
-                process_args=handlers,
-                namespace={},
-                timeout=timeout,
-                fanout=fanout,
-            )
-        return Remote(
-            cmd,
-            hosts,
-            connection_params=params,
-            process_args=handlers,
-            namespace={},
-            transport=args.transport,
-            timeout=timeout,
-            fanout=fanout,
-        )
-    sources, destination = args.paths[:-1], args.paths[-1]
-    if args.transport == "taktuk":
-        taktuk = TaktukPut if args.command == "put" else TaktukGet
-        return taktuk(
-            hosts,
-            sources,
-            destination,
-            connection_params=params,
-            namespace={},
-            timeout=timeout,
-            fanout=fanout,
-        )
-    copy = Put if args.command == "put" else Get
-    return copy(
-        hosts,
-        sources,
-        destination,
-        connection_params=params,
-        namespace={},
-        transport=args.transport,
-        timeout=timeout,
-        fanout=fanout,
-    )
+        remote = TaktukRemote if taktuk else Remote
+        return remote(" ".join(args.cmd), hosts, process_args=handlers, **common)
+    copies: dict[tuple[str, bool], Callable[..., Action]] = {
+        ("put", False): Put,
+        ("put", True): TaktukPut,
+        ("get", False): Get,
+        ("get", True): TaktukGet,
+    }
+    return copies[args.command, taktuk](hosts, args.paths[:-1], args.paths[-1], **common)
 
 
 async def _run(args: argparse.Namespace, hosts: list[Host], out: TextIO, err: TextIO) -> int:

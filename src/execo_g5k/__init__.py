@@ -12,6 +12,7 @@ reads no file. ``default_frontend_connection_params`` and ``default_oarsh_oarcp_
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
+from . import _deps as _deps  # first: a clear error when the g5k extra is missing
 from .api import G5kApi as G5kApi
 from .api import G5kApiError as G5kApiError
 from .api import G5kAuthError as G5kAuthError
