@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -143,32 +143,39 @@ def _params(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _action(args: argparse.Namespace, hosts: list[Host], out: TextIO, err: TextIO) -> Action:
-    from ._actions._remote import Get, Put, Remote
-    from ._actions._taktuk import TaktukGet, TaktukPut, TaktukRemote
+    from ._actions._remote import Get, Put, Remote, RemoteProcessArgs
     from ._display._console import HostPrefixedOutput
 
-    common = {"connection_params": _params(args), "namespace": {}, "timeout": args.timeout}
-    common["fanout"] = args.fanout
-    taktuk = args.transport == "taktuk"
-    if not taktuk:
-        common["transport"] = args.transport
+    params, timeout, fanout = _params(args), args.timeout, args.fanout
     if args.command == "run":
-        handlers: dict[str, object] = {"stderr_handlers": [HostPrefixedOutput(err)]}
+        handlers: RemoteProcessArgs = {"stderr_handlers": [HostPrefixedOutput(err)]}
         if not args.gather:
             handlers["stdout_handlers"] = [HostPrefixedOutput(out)]
-        remote = TaktukRemote if taktuk else Remote
-        return remote(" ".join(args.cmd), hosts, process_args=handlers, **common)
-    copies: dict[tuple[str, bool], Callable[..., Action]] = {
-        ("put", False): Put,
-        ("put", True): TaktukPut,
-        ("get", False): Get,
-        ("get", True): TaktukGet,
-    }
-    return copies[args.command, taktuk](hosts, args.paths[:-1], args.paths[-1], **common)
+        return Remote(
+            " ".join(args.cmd),
+            hosts,
+            connection_params=params,
+            process_args=handlers,
+            namespace={},
+            transport=args.transport,
+            timeout=timeout,
+            fanout=fanout,
+        )
+    copy = Put if args.command == "put" else Get
+    return copy(
+        hosts,
+        args.paths[:-1],
+        args.paths[-1],
+        connection_params=params,
+        namespace={},
+        transport=args.transport,
+        timeout=timeout,
+        fanout=fanout,
+    )
 
 
 async def _run(args: argparse.Namespace, hosts: list[Host], out: TextIO, err: TextIO) -> int:
-    from ._core._errors import describe_failures
+    from ._core._failures import describe_failures
     from ._core._host import fold_hosts
     from ._display._console import format_gathered, gather_outputs, progress
 

@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import anyio
 
-from execo import Host, Remote
+from execo import Host, OutputHandlerSpec, Remote
 from execo._core._config import ConnectionParamsLike
-from execo._core._output import OutputHandlerSpec
 from execo._core._process import ProcessBase
 
 from . import config as _config_module

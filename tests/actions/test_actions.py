@@ -287,12 +287,12 @@ async def test_factories_read_configuration_at_call_time(hosts: list[Host]) -> N
     configuration["fileput_tool"] = "asyncssh"
     configuration["fileget_tool"] = "asyncssh"
     remote = get_remote("echo pooled", hosts[:2])
-    assert isinstance(remote, Remote) and remote.transport == "asyncssh"
+    assert isinstance(remote, Remote) and remote.transport.name == "asyncssh"
     assert (await remote.run()).ok
     assert isinstance(remote.processes[0], SshProcess)
-    assert get_fileput(hosts[:1], ["/etc/hostname"]).transport == "asyncssh"  # type: ignore[attr-defined]
-    assert Get(hosts[:1], ["x"]).transport == "asyncssh"
-    assert Remote("true", hosts[:1], transport="ssh").transport == "ssh"
+    assert get_fileput(hosts[:1], ["/etc/hostname"]).transport.name == "asyncssh"  # type: ignore[attr-defined]
+    assert Get(hosts[:1], ["x"]).transport.name == "asyncssh"
+    assert Remote("true", hosts[:1], transport="ssh").transport.name == "ssh"
     with pytest.raises(ConfigurationError, match="remote_tool must be one of"):
         get_remote("true", hosts[:1], remote_tool="rsh")
 

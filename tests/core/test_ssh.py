@@ -53,4 +53,4 @@ async def test_host_rewrite_func(hosts: list[Host], transport: str) -> None:
 
 def test_shell_kwarg_rejected(hosts: list[Host]) -> None:
     with pytest.raises(TypeError, match="shell"):
-        SshProcess("true", hosts[0], shell=True)
+        SshProcess("true", hosts[0], shell=True)  # type: ignore[call-arg]

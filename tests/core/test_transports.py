@@ -20,7 +20,7 @@ async def test_output_exit_code_and_marker_stripped(hosts: list[Host], transport
     await p.run()
     assert p.stdout == "out\n" and p.stderr == "err\n" and p.exit_code == 5
     assert p.status == ProcessStatus.FAILED and p.remote_pid is not None
-    assert p.ok is False and p.host == hosts[0] and p.transport == transport
+    assert p.ok is False and p.host == hosts[0] and p.transport.name == transport
 
 
 async def test_ok_and_command_not_found(hosts: list[Host], transport: str) -> None:
@@ -148,12 +148,12 @@ async def test_many_concurrent(hosts: list[Host], transport: str) -> None:
 
 
 async def test_configuration_picks_the_transport(hosts: list[Host]) -> None:
-    assert SshProcess("true", hosts[0]).transport == "ssh"
+    assert SshProcess("true", hosts[0]).transport.name == "ssh"
     configuration["remote_tool"] = "asyncssh"
     p = get_process("echo via-config", hosts[0])
-    assert isinstance(p, SshProcess) and p.transport == "asyncssh"
+    assert isinstance(p, SshProcess) and p.transport.name == "asyncssh"
     assert (await p.run()).stdout == "via-config\n"
-    assert SshProcess("true", hosts[0], transport="ssh").transport == "ssh"
+    assert SshProcess("true", hosts[0], transport="ssh").transport.name == "ssh"
     with pytest.raises(ValueError, match="transport"):
         SshProcess("true", hosts[0], transport="telnet")
 

@@ -16,7 +16,16 @@ from collections.abc import Iterator
 import pytest
 import trio
 
-from execo import Host, Local, ParallelActions, Remote, Report, get_hosts_list, progress
+from execo import (
+    Host,
+    Local,
+    LocalProcessOptions,
+    ParallelActions,
+    Remote,
+    Report,
+    get_hosts_list,
+    progress,
+)
 from execo._display._console import progress_line
 from execo.testbed import LoopbackSshd
 
@@ -53,7 +62,7 @@ def pty() -> Iterator[Pty]:
 
 
 def _actions() -> ParallelActions:
-    quiet = {"nolog_exit_code": True}
+    quiet: LocalProcessOptions = {"nolog_exit_code": True}
     return ParallelActions(
         [Local(f"sleep 0.{i}") for i in (1, 2, 3)] + [Local("false", process_args=quiet)]
     )

@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from execo import Local, ParallelActions, Report
+from execo import Local, LocalProcessOptions, ParallelActions, Report
 from execo._core._process import ProcessStatus
 from execo._display._timeline import STATUS_COLORS, draw_timeline
 
 
 async def _mixed() -> ParallelActions:
-    quiet = {"nolog_exit_code": True, "nolog_timeout": True}
+    quiet: LocalProcessOptions = {"nolog_exit_code": True, "nolog_timeout": True}
+    slow: LocalProcessOptions = {"nolog_timeout": True, "timeout": 0.3}
     actions = ParallelActions(
         [
             Local("sleep 0.2", name="fine"),
             Local("sh -c 'sleep 0.1; exit 2'", process_args=quiet, name="broken"),
-            Local("sleep 5", process_args={**quiet, "timeout": 0.3}, name="slow"),
+            Local("sleep 5", process_args=slow, name="slow"),
         ]
     )
     return await actions.run()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from execo import Host, Remote, Report, default_oarsh_oarcp_params
+from execo import Host, Remote, RemoteProcessArgs, Report, default_oarsh_oarcp_params
 from execo._core._config import ConnectionParamsLike
 from execo_g5k.oar import OarSubmission, get_oar_job_nodes, oar_job, wait_oar_job_start
 from execo_g5k.oargrid import (
@@ -43,7 +43,7 @@ async def g5k_iperf(
         )
         nodes = await get_oar_job_nodes(job, frontend_connection_params=frontend_connection_params)
         sources, targets = nodes[: len(nodes) // 2], nodes[len(nodes) // 2 :]
-        job_env = {"env": {"OAR_JOB_ID": str(job.job_id)}}  # oarsh needs the job id
+        job_env: RemoteProcessArgs = {"env": {"OAR_JOB_ID": str(job.job_id)}}  # for oarsh
         servers = Remote(
             "nc -l -p 5001 > /dev/null",  # iperf -s
             targets,

@@ -13,7 +13,6 @@ import trio
 
 from execo import (
     ConnectionParams,
-    ExecoUsageError,
     Host,
     ProcessStatus,
     TaktukProcess,
@@ -229,8 +228,10 @@ async def test_missing_taktuk_is_an_error_per_host(hosts: list[Host]) -> None:
     assert "taktuk" in (r.processes[0].error_reason or "")
 
 
-async def test_taktuk_process_runs_only_in_its_action(hosts: list[Host]) -> None:
-    with pytest.raises(ExecoUsageError, match="part of its action"):
-        await TaktukProcess("true", hosts[0]).run()
+async def test_taktuk_process_runs_on_its_own_and_rejects_pty(hosts: list[Host]) -> None:
+    # On its own, a TaktukProcess drives a taktuk of its own (a batch of one).
+    p = await TaktukProcess("echo alone; exit 3", hosts[0], nolog_exit_code=True).run()
+    assert p.stdout == "alone\n" and p.exit_code == 3 and p.remote_pid is not None
+    assert p.transport.name == "taktuk"
     with pytest.raises(TypeError, match="pty"):
-        TaktukRemote("true", hosts[:1], process_args={"pty": True})
+        TaktukRemote("true", hosts[:1], process_args={"pty": True})  # type: ignore[arg-type]

@@ -8,24 +8,29 @@ the whole action: on expiry its running processes are killed and marked timed ou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypedDict, Unpack
 
 import anyio
 import anyio.abc
 
-from .._core._channel import raise_nofile_limit
-from .._core._errors import ExecoUsageError, ProcessesFailed
+from .._core._errors import ExecoUsageError
 from .._core._host import Host, HostLike, get_hosts_list
+from .._core._local import Process, raise_nofile_limit
 from .._core._log import style
+from .._core._options import check_keywords
 from .._core._output import STDOUT, Stream
-from .._core._process import ExpectResult, Process, ProcessBase, ProcessStatus, RegexLike
+from .._core._process import LocalProcessOptions, ProcessBase, ProcessesFailed
 from .._core._scope import Scoped
+from .._core._stats import aggregate_stats
+from .._core._status import ExpectResult, ProcessStatus, RegexLike
 from .._core._util import UNSET, Unset, name_from_cmdline
 
 __all__ = [
     "Action",
     "ActionLifecycleHandler",
+    "ActionOptions",
     "Local",
     "ParallelActions",
     "SequentialActions",
@@ -50,6 +55,26 @@ class ActionLifecycleHandler:
         """The action was reset."""
 
 
+class ActionOptions(TypedDict, total=False):
+    """The keyword options of every action (all optional).
+
+    Keys:
+        name: display name.
+        timeout: seconds after which the still running processes are killed and marked
+            timed out; None (default): no timeout.
+        fanout: at most this many processes run at once; the others wait their turn.
+            Default: as many as the open-file limit allows (raised to its maximum first).
+        lifecycle_handlers: :class:`ActionLifecycleHandler` objects.
+        default_expect_timeout: timeout of :meth:`~Action.expect` when it is not given.
+    """
+
+    name: str | None
+    timeout: float | None
+    fanout: int | None
+    lifecycle_handlers: Iterable[ActionLifecycleHandler]
+    default_expect_timeout: float | None
+
+
 def default_fanout() -> int:
     """How many local processes may run at once without running out of file descriptors."""
     soft = raise_nofile_limit()
@@ -66,26 +91,21 @@ class Action(Scoped):
     """A set of processes run together, as one scope.
 
     Args:
-        name: display name.
-        timeout: seconds after which the still running processes are killed and marked
-            timed out; None: no timeout.
-        fanout: at most this many processes run at once; the others wait their turn.
-            Default: as many as the open-file limit allows (raised to its maximum first).
-        lifecycle_handlers: :class:`ActionLifecycleHandler` objects.
-        default_expect_timeout: timeout of :meth:`expect` when it is not given.
+        **options: see :class:`ActionOptions` (``name``, ``timeout``, ``fanout``,
+            ``lifecycle_handlers``, ``default_expect_timeout``).
     """
 
     _kind: ClassVar[str] = "Action"
+    _process_options: ClassVar[type | None] = None
+    """The TypedDict of the options of this action's processes (for error messages)."""
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        timeout: float | None = None,
-        fanout: int | None = None,
-        lifecycle_handlers: Iterable[ActionLifecycleHandler] = (),
-        default_expect_timeout: float | None = None,
-    ) -> None:
+    def __init__(self, **options: Unpack[ActionOptions]) -> None:
+        check_keywords(self, options, ActionOptions, process_options=self._process_options)
+        name = options.get("name")
+        timeout = options.get("timeout")
+        fanout = options.get("fanout")
+        lifecycle_handlers = options.get("lifecycle_handlers", ())
+        default_expect_timeout = options.get("default_expect_timeout")
         if timeout is not None and not (isinstance(timeout, int | float) and timeout >= 0):
             raise ValueError(f"timeout must be a number >= 0 or None, got {timeout!r}")
         if fanout is not None and (not isinstance(fanout, int) or fanout < 1):
@@ -254,8 +274,6 @@ class Action(Scoped):
     async def _lifecycle(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
         if self._started:
             raise ExecoUsageError(f"{self.name}: already started; reset() it to run it again")
-        import time
-
         self._started = True
         self._ended_event = anyio.Event()
         self.start_date = time.time()
@@ -292,8 +310,6 @@ class Action(Scoped):
 
     def stats(self) -> dict[str, Any]:
         """Aggregated statistics of the processes (JSON-serialisable)."""
-        from .._display._report import aggregate_stats
-
         return aggregate_stats([p.stats() for p in self.processes], self.name)
 
     def __str__(self) -> str:
@@ -329,8 +345,11 @@ async def run_processes(
     limit = fanout if fanout is not None else default_fanout()
     if limit >= len(processes):
         async with anyio.create_task_group() as tg:
-            for p in processes:
-                await tg.start(p.run)
+            # Started all at once: a transport may take a while to report one started
+            # (taktuk waits for the remote command), and they must not wait for each other.
+            async with anyio.create_task_group() as starters:
+                for p in processes:
+                    starters.start_soon(tg.start, p.run)
             status.ensure_started()
         return
     limiter = anyio.CapacityLimiter(limit)
@@ -356,16 +375,20 @@ class Local(Action):
 
     _kind = "Local"
 
+    _process_options = LocalProcessOptions
+
     def __init__(
         self,
         cmd: str | Sequence[str],
         *,
-        process_args: dict[str, Any] | None = None,
-        **kwargs: Any,
+        process_args: LocalProcessOptions | None = None,
+        **options: Unpack[ActionOptions],
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**options)
         self.cmd = cmd
-        self._processes = [Process(cmd, **(process_args or {}))]
+        args = process_args or {}
+        check_keywords(self, args, LocalProcessOptions, where="process_args")
+        self._processes = [Process(cmd, **args)]
 
     def _default_name(self) -> str:
         return name_from_cmdline(self.cmd)
@@ -377,9 +400,13 @@ class ParallelActions(Action):
     _kind = "ParallelActions"
 
     def __init__(
-        self, actions: Iterable[Action], *, hide_subactions: bool = False, **kw: Any
+        self,
+        actions: Iterable[Action],
+        *,
+        hide_subactions: bool = False,
+        **options: Unpack[ActionOptions],
     ) -> None:
-        super().__init__(**kw)
+        super().__init__(**options)
         self.actions = list(actions)
         self.hide_subactions = hide_subactions
 
@@ -416,9 +443,14 @@ class SequentialActions(ParallelActions):
     _kind = "SequentialActions"
 
     def __init__(
-        self, actions: Iterable[Action], *, stop_on_failure: bool = False, **kw: Any
+        self,
+        actions: Iterable[Action],
+        *,
+        stop_on_failure: bool = False,
+        hide_subactions: bool = False,
+        **options: Unpack[ActionOptions],
     ) -> None:
-        super().__init__(actions, **kw)
+        super().__init__(actions, hide_subactions=hide_subactions, **options)
         self.stop_on_failure = stop_on_failure
 
     async def _body(self, status: _Started) -> None:

@@ -18,7 +18,7 @@ import shlex
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, Unpack
 
 import anyio
 
@@ -26,8 +26,8 @@ from .._core._config import ConnectionParamsLike, configuration, resolve_connect
 from .._core._host import HostLike, get_unique_hosts_list
 from .._core._process import ProcessBase
 from .._core._substitution import substitute_all
-from ._action import Action, Local, SequentialActions, _Started
-from ._remote import _namespace_for
+from ._action import Action, ActionOptions, Local, SequentialActions, _Started
+from ._remote import namespace_for
 from ._taktuk import TaktukRemote
 
 __all__ = ["ChainPut"]
@@ -116,7 +116,7 @@ class ChainPut(SequentialActions):
             host (``{{{host}}}``, ``{{expr}}``).
         connection_params: taktuk, ssh and the ``chainput_*`` / ``nc`` settings.
         namespace: variables for ``{{expr}}``.
-        **kwargs: see :class:`~execo.Action`.
+        **options: see :class:`~execo.ActionOptions`.
     """
 
     _kind = "ChainPut"
@@ -129,7 +129,7 @@ class ChainPut(SequentialActions):
         *,
         connection_params: ConnectionParamsLike = None,
         namespace: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        **options: Unpack[ActionOptions],
     ) -> None:
         if isinstance(local_files, str):
             local_files = [local_files]
@@ -137,8 +137,8 @@ class ChainPut(SequentialActions):
         self.local_files = [os.fspath(f) for f in local_files]
         self.remote_location = os.fspath(remote_location)
         self.connection_params = connection_params
-        self._namespace = _namespace_for([self.remote_location], namespace)
-        super().__init__(self._build(), hide_subactions=True, **kwargs)
+        self._namespace = namespace_for([self.remote_location], namespace)
+        super().__init__(self._build(), hide_subactions=True, **options)
 
     def _default_name(self) -> str:
         return f"ChainPut to {len(self.hosts)} hosts"

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 import anyio
 
 from .._core._config import ConnectionParamsLike, resolve_connection_params
-from .._core._errors import ProcessesFailed
 from .._core._host import Host, HostLike
-from .._core._process import Process
+from .._core._local import Process
+from .._core._process import ProcessesFailed
 from .._transports._openssh import ssh_argv
 
 __all__ = ["PortForwarder"]

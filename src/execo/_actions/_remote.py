@@ -1,75 +1,42 @@
-"""Remote actions: Remote (a command per host), Put and Get, factories.
+"""Remote actions: Remote (a command per host), Put and Get (a copy per host).
 
-Each runs over OpenSSH (``ssh``/``scp`` subprocesses) or over asyncssh (sessions and SFTP
-on pooled in-process connections), chosen per action (``transport=``) or by
-``configuration`` (``remote_tool``, ``fileput_tool``, ``fileget_tool``).
+Each runs over a transport (:mod:`execo._transports`): OpenSSH (``ssh``/``scp`` clients),
+asyncssh (sessions and SFTP on pooled in-process connections), taktuk (one tree for all the
+hosts), or one of the user's. It is chosen per action (``transport=``) or by the configuration
+(``remote_tool``, ``fileput_tool``, ``fileget_tool``). The processes of one run are opened in
+one batch of the transport, which shares a pool or a taktuk tree among them.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Unpack
 
-from .._core._channel import ExitStatus
-from .._core._config import (
-    ConnectionParamsLike,
-    EffectiveConnectionParams,
-    configuration,
-    resolve_connection_params,
-)
-from .._core._errors import ConfigurationError
+from .._core._config import ConnectionParamsLike
 from .._core._host import Host, HostLike, get_hosts_list
-from .._core._process import Process, ProcessBase
+from .._core._options import check_keywords
+from .._core._process import ProcessBase, ProcessOptions, SshProcessOptions
 from .._core._substitution import capture_namespace, needs_namespace, substitute_all
 from .._core._util import name_from_cmdline, str_from_cmdline
-from .._transports._openssh import SshProcess, config_file_options, login_options, transport_for
-from ._action import Action, _Started
+from .._transports._base import Batch, Request, Transport
+from .._transports._factories import TransportLike, copy_transport, remote_transport
+from .._transports._process import CopyProcess, SshProcess
+from ._action import Action, ActionOptions, _Started, run_processes
 
-__all__ = [
-    "Get",
-    "Put",
-    "Remote",
-    "ScpProcess",
-    "get_fileget",
-    "get_fileput",
-    "get_process",
-    "get_remote",
-    "scp_argv_prefix",
-]
-
-_UNREACHABLE = re.compile(
-    r"ssh: connect to host|Connection (refused|timed out|closed by|reset)|No route to host|"
-    r"Could not resolve hostname|Permission denied \(|kex_exchange_identification|"
-    r"Host key verification failed|lost connection"
-)
+__all__ = ["Get", "Put", "Remote", "RemoteProcessArgs", "namespace_for"]
 
 
-def scp_argv_prefix(params: EffectiveConnectionParams) -> list[str]:
-    """The scp argv before the file arguments (pure): batch mode, timeout, auth."""
-    argv = [params.scp, *config_file_options(params), *params.scp_options]
-    argv += login_options(params)
-    return argv
+class RemoteProcessArgs(SshProcessOptions, total=False):
+    """The ``process_args`` of a :class:`Remote`: the options of each
+    :class:`~execo.SshProcess` (see :class:`~execo.SshProcessOptions`), and ``pty``."""
+
+    pty: bool | None
 
 
-class ScpProcess(Process):
-    """A local scp process copying to or from ``host`` (tells an unreachable host apart)."""
-
-    _kind = "ScpProcess"
-
-    def _on_exit(self, status: ExitStatus) -> None:
-        if (
-            status.exit_code not in (0, None)
-            and not self.killed
-            and _UNREACHABLE.search(self.stderr)
-        ):
-            last = [line for line in self.stderr.strip().splitlines() if _UNREACHABLE.search(line)]
-            self._set_unreachable(last[-1] if last else "scp failed to connect")
-
-
-def _namespace_for(templates: Iterable[str], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+def namespace_for(templates: Iterable[str], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The variables ``{{expr}}`` sees: ``namespace``, else (if some template needs one) the
+    caller's, captured now."""
     if namespace is not None:
         return dict(namespace)
     if any(needs_namespace(t) for t in templates):
@@ -77,15 +44,34 @@ def _namespace_for(templates: Iterable[str], namespace: Mapping[str, Any] | None
     return {}
 
 
-def _handler_templates(process_args: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    for key in ("stdout_handlers", "stderr_handlers"):
-        out += [h for h in process_args.get(key, ()) if isinstance(h, str)]
-    return out
+class _TransportAction(Action):
+    """What the remote actions share: a transport, and one batch of it per run."""
+
+    transport: Transport
+    _batch: Batch | None = None
+
+    def _requests(self) -> list[Request]:
+        return [p.request() for p in self._processes if isinstance(p, SshProcess | CopyProcess)]
+
+    def _validate(self) -> None:
+        """Let the transport refuse what it cannot carry, before anything starts."""
+        procs = [p for p in self._processes if isinstance(p, SshProcess | CopyProcess)]
+        self.transport.validate([p.make_request() for p in procs])
+
+    async def _body(self, status: _Started) -> None:
+        async with self.transport.batch(self._requests()) as batch:
+            self._batch = batch
+            await run_processes(self._processes, self.fanout, status)
+
+    def _reset_processes(self) -> None:
+        self._processes = self._build()
+
+    def _build(self) -> list[ProcessBase]:
+        raise NotImplementedError
 
 
-class Remote(Action):
-    """One command on each host (duplicates kept), through ssh.
+class Remote(_TransportAction):
+    """One command on each host (duplicates kept).
 
     ``cmd`` and the file names among the output handlers of ``process_args`` are
     substituted per host: ``{{{host}}}`` and ``{{expression}}`` (see
@@ -96,15 +82,18 @@ class Remote(Action):
         cmd: the remote command.
         hosts: where to run it.
         connection_params: per-call connection parameters.
-        process_args: keyword arguments for each :class:`~execo.SshProcess`.
+        process_args: options of each :class:`~execo.SshProcess` (see
+            :class:`~execo.RemoteProcessArgs`).
         namespace: variables for ``{{expression}}`` (default: the caller's).
-        transport: ``"ssh"`` or ``"asyncssh"`` (default: ``configuration["remote_tool"]``).
-            With asyncssh, the connections come from the enclosing :func:`~execo.ssh_pool`
-            (else from a pool of the action's own, closed when it ends).
-        **kwargs: see :class:`~execo.Action` (``timeout``, ``fanout``, ``name``...).
+        transport: ``"ssh"``, ``"asyncssh"``, ``"taktuk"`` or a transport object (default:
+            ``configuration["remote_tool"]`` when it names ssh or asyncssh). With asyncssh,
+            the connections come from the enclosing :func:`~execo.ssh_pool` (else from a pool
+            of the action's own, closed when it ends).
+        **options: see :class:`~execo.ActionOptions` (``timeout``, ``fanout``, ``name``...).
     """
 
     _kind = "Remote"
+    _process_options: ClassVar[type | None] = RemoteProcessArgs
 
     def __init__(
         self,
@@ -112,21 +101,24 @@ class Remote(Action):
         hosts: Iterable[HostLike] | HostLike,
         *,
         connection_params: ConnectionParamsLike = None,
-        process_args: Mapping[str, Any] | None = None,
+        process_args: RemoteProcessArgs | None = None,
         namespace: Mapping[str, Any] | None = None,
-        transport: str | None = None,
-        **kwargs: Any,
+        transport: TransportLike = None,
+        **options: Unpack[ActionOptions],
     ) -> None:
-        super().__init__(**kwargs)
-        self.transport = transport_for(transport)
+        super().__init__(**options)
+        self.transport = remote_transport(transport)
         self.cmd = cmd
         self.hosts = get_hosts_list(hosts)
         self.connection_params = connection_params
-        self.process_args = dict(process_args or {})
-        self._namespace = _namespace_for(
+        args: RemoteProcessArgs = process_args.copy() if process_args else {}
+        check_keywords(self, args, self._process_options or RemoteProcessArgs, where="process_args")
+        self.process_args = args
+        self._namespace = namespace_for(
             [str_from_cmdline(cmd), *_handler_templates(self.process_args)], namespace
         )
         self._processes = self._build()
+        self._validate()
 
     def _default_name(self) -> str:
         return name_from_cmdline(self.cmd)
@@ -136,33 +128,43 @@ class Remote(Action):
         handlers = {
             key: [
                 substitute_all(h, self.hosts, self._namespace) if isinstance(h, str) else h
-                for h in self.process_args.get(key, ())
+                for h in specs
             ]
-            for key in ("stdout_handlers", "stderr_handlers")
+            for key, specs in (
+                ("stdout_handlers", self.process_args.get("stdout_handlers", ())),
+                ("stderr_handlers", self.process_args.get("stderr_handlers", ())),
+            )
         }
         procs: list[ProcessBase] = []
         for i, host in enumerate(self.hosts):
-            args = dict(self.process_args)
-            for key, hs in handlers.items():
-                if key in args:
-                    args[key] = [h[i] if isinstance(h, list) else h for h in hs]
+            args = self.process_args.copy()
+            if "stdout_handlers" in args:
+                args["stdout_handlers"] = [_pick(h, i) for h in handlers["stdout_handlers"]]
+            if "stderr_handlers" in args:
+                args["stderr_handlers"] = [_pick(h, i) for h in handlers["stderr_handlers"]]
             procs.append(self._make_process(cmds[i], host, args))
         return procs
 
-    def _make_process(self, cmd: str, host: Host, args: dict[str, Any]) -> ProcessBase:
+    def _make_process(self, cmd: str, host: Host, args: RemoteProcessArgs) -> ProcessBase:
         return SshProcess(
             cmd, host, connection_params=self.connection_params, transport=self.transport, **args
         )
 
-    def _reset_processes(self) -> None:
-        self._processes = self._build()
 
-    async def _body(self, status: _Started) -> None:
-        await _in_pool(self.transport == "asyncssh", functools.partial(super()._body, status))
+def _pick(handler: Any, index: int) -> Any:
+    return handler[index] if isinstance(handler, list) else handler
 
 
-class _CopyAction(Action):
-    _direction = ""
+def _handler_templates(process_args: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key in ("stdout_handlers", "stderr_handlers"):
+        out += [h for h in process_args.get(key, ()) if isinstance(h, str)]
+    return out
+
+
+class _CopyAction(_TransportAction):
+    _direction: ClassVar[Literal["put", "get"]] = "put"
+    _process_options: ClassVar[type | None] = ProcessOptions
 
     def __init__(
         self,
@@ -172,15 +174,11 @@ class _CopyAction(Action):
         *,
         connection_params: ConnectionParamsLike,
         namespace: Mapping[str, Any] | None,
-        process_args: Mapping[str, Any] | None,
-        transport: str,
-        **kwargs: Any,
+        process_args: ProcessOptions | None,
+        transport: Transport,
+        **options: Unpack[ActionOptions],
     ) -> None:
-        super().__init__(**kwargs)
-        if transport not in ("scp", "asyncssh"):
-            raise ValueError(
-                f"{self._kind}: transport must be 'scp' or 'asyncssh', got {transport!r}"
-            )
+        super().__init__(**options)
         self.transport = transport
         if isinstance(sources, str):
             sources = [sources]
@@ -191,15 +189,16 @@ class _CopyAction(Action):
         self.sources = [os.fspath(s) for s in sources]
         self.destination = os.fspath(destination)
         self.connection_params = connection_params
-        self.process_args = dict(process_args or {})
-        self._namespace = _namespace_for([*self.sources, self.destination], namespace)
+        args: ProcessOptions = process_args.copy() if process_args else {}
+        check_keywords(self, args, ProcessOptions, where="process_args")
+        self.process_args = args
+        self._namespace = namespace_for([*self.sources, self.destination], namespace)
         self._processes = self._build()
+        self._validate()
 
     def _default_name(self) -> str:
-        return f"{self._kind} {self._direction} {len(self.hosts)} hosts"
-
-    def _argv(self, host: Host, sources: list[str], destination: str) -> list[str]:
-        raise NotImplementedError
+        where = "to" if self._direction == "put" else "from"
+        return f"{self._kind} {where} {len(self.hosts)} hosts"
 
     def _build(self) -> list[ProcessBase]:
         if not self.sources:
@@ -212,41 +211,28 @@ class _CopyAction(Action):
         return procs
 
     def _make_process(self, host: Host, sources: list[str], destination: str) -> ProcessBase:
-        if self.transport == "asyncssh":
-            from .._transports._asyncssh import SftpProcess
-
-            return SftpProcess(
-                host,
-                self._params(host),
-                put=isinstance(self, Put),
-                sources=sources,
-                destination=destination,
-                **self.process_args,
-            )
-        p = ScpProcess(self._argv(host, sources, destination), **self.process_args)
-        p.host = host
-        return p
-
-    def _reset_processes(self) -> None:
-        self._processes = self._build()
-
-    async def _body(self, status: _Started) -> None:
-        await _in_pool(self.transport == "asyncssh", functools.partial(super()._body, status))
-
-    def _params(self, host: Host) -> EffectiveConnectionParams:
-        return resolve_connection_params(self.connection_params, host)
+        return CopyProcess(
+            host,
+            self._direction,
+            sources,
+            destination,
+            connection_params=self.connection_params,
+            transport=self.transport,
+            **self.process_args,
+        )
 
 
 class Put(_CopyAction):
-    """Copy local files to every host (scp, argv lists: paths with spaces are safe).
+    """Copy local files to every host (argv lists: paths with spaces are safe).
 
     ``local_files`` and ``remote_location`` are substituted per host. ``transport``:
-    ``"scp"`` or ``"asyncssh"`` (SFTP on pooled connections); default
-    ``configuration["fileput_tool"]`` when it names one of them, else scp.
+    ``"scp"`` (OpenSSH), ``"asyncssh"`` (SFTP on pooled connections), ``"taktuk"``, or a
+    transport object; default ``configuration["fileput_tool"]`` when it names scp or
+    asyncssh, else scp.
     """
 
     _kind = "Put"
-    _direction = "to"
+    _direction = "put"
 
     def __init__(
         self,
@@ -256,9 +242,9 @@ class Put(_CopyAction):
         *,
         connection_params: ConnectionParamsLike = None,
         namespace: Mapping[str, Any] | None = None,
-        process_args: Mapping[str, Any] | None = None,
-        transport: str | None = None,
-        **kwargs: Any,
+        process_args: ProcessOptions | None = None,
+        transport: TransportLike = None,
+        **options: Unpack[ActionOptions],
     ) -> None:
         super().__init__(
             hosts,
@@ -267,27 +253,22 @@ class Put(_CopyAction):
             connection_params=connection_params,
             namespace=namespace,
             process_args=process_args,
-            transport=_copy_tool("fileput_tool", transport),
-            **kwargs,
+            transport=copy_transport("fileput_tool", transport),
+            **options,
         )
-
-    def _argv(self, host: Host, sources: list[str], destination: str) -> list[str]:
-        params = self._params(host)
-        target = f"{params.rewritten_address(host.address)}:{destination}"
-        return [*scp_argv_prefix(params), "--", *sources, target]
 
 
 class Get(_CopyAction):
-    """Copy files from every host to a local directory (scp).
+    """Copy files from every host to a local directory.
 
     ``remote_files`` and ``local_location`` are substituted per host (for instance
-    ``local_location="results/{{{host}}}"``). ``transport``: ``"scp"`` or ``"asyncssh"``
-    (SFTP on pooled connections; remote names are glob patterns); default
-    ``configuration["fileget_tool"]`` when it names one of them, else scp.
+    ``local_location="results/{{{host}}}"``). ``transport``: ``"scp"``, ``"asyncssh"`` (SFTP
+    on pooled connections; remote names are glob patterns), ``"taktuk"`` or a transport
+    object; default ``configuration["fileget_tool"]`` when it names scp or asyncssh, else scp.
     """
 
     _kind = "Get"
-    _direction = "from"
+    _direction = "get"
 
     def __init__(
         self,
@@ -297,9 +278,9 @@ class Get(_CopyAction):
         *,
         connection_params: ConnectionParamsLike = None,
         namespace: Mapping[str, Any] | None = None,
-        process_args: Mapping[str, Any] | None = None,
-        transport: str | None = None,
-        **kwargs: Any,
+        process_args: ProcessOptions | None = None,
+        transport: TransportLike = None,
+        **options: Unpack[ActionOptions],
     ) -> None:
         super().__init__(
             hosts,
@@ -308,126 +289,6 @@ class Get(_CopyAction):
             connection_params=connection_params,
             namespace=namespace,
             process_args=process_args,
-            transport=_copy_tool("fileget_tool", transport),
-            **kwargs,
+            transport=copy_transport("fileget_tool", transport),
+            **options,
         )
-
-    def _argv(self, host: Host, sources: list[str], destination: str) -> list[str]:
-        params = self._params(host)
-        address = params.rewritten_address(host.address)
-        return [*scp_argv_prefix(params), "--", *(f"{address}:{s}" for s in sources), destination]
-
-
-_TOOLS = {
-    "remote_tool": ("ssh", "asyncssh", "taktuk"),
-    "fileput_tool": ("scp", "asyncssh", "taktuk", "chainput"),
-    "fileget_tool": ("scp", "asyncssh", "taktuk"),
-}
-
-
-async def _in_pool(pooled: bool, body: Callable[[], Awaitable[None]]) -> None:
-    """Run ``body``, inside a pool of its own if it needs one and none is open."""
-    from .._transports._sshpool import SshPool, ssh_pool
-
-    if pooled and SshPool.current() is None:
-        async with ssh_pool():
-            await body()
-    else:
-        await body()
-
-
-def _copy_tool(key: str, given: str | None) -> str:
-    tool = given if given is not None else _tool(key, None)
-    return tool if tool in ("scp", "asyncssh") or given is not None else "scp"
-
-
-def _tool(key: str, given: str | int | None) -> str:
-    tool = configuration[key] if given is None else given
-    if isinstance(tool, int) and not isinstance(tool, bool):
-        tool = {0: "ssh", 1: "scp", 2: "taktuk", 3: "chainput"}.get(tool, str(tool))
-    if tool not in _TOOLS[key]:
-        raise ConfigurationError(f"{key} must be one of {_TOOLS[key]}, got {tool!r}")
-    return str(tool)
-
-
-def _unavailable(key: str, tool: str) -> ConfigurationError:
-    return ConfigurationError(f"{key} {tool!r} is not available in this version")
-
-
-def get_remote(
-    cmd: str | Sequence[str],
-    hosts: Iterable[HostLike] | HostLike,
-    *,
-    remote_tool: str | int | None = None,
-    **kwargs: Any,
-) -> Action:
-    """A Remote built with ``remote_tool`` (default: ``configuration['remote_tool']``, read
-    now): ``"ssh"`` (:class:`Remote`) or ``"taktuk"`` (:class:`~execo.TaktukRemote`); execo's
-    ``SSH``/``TAKTUK`` constants are accepted."""
-    tool = _tool("remote_tool", remote_tool)
-    if tool in ("ssh", "asyncssh"):
-        return Remote(cmd, hosts, transport=tool, **kwargs)
-    if tool == "taktuk":
-        from ._taktuk import TaktukRemote
-
-        return TaktukRemote(cmd, hosts, **kwargs)
-    raise _unavailable("remote_tool", tool)
-
-
-def get_fileput(
-    hosts: Iterable[HostLike] | HostLike,
-    local_files: Sequence[str],
-    remote_location: str = ".",
-    *,
-    fileput_tool: str | int | None = None,
-    **kwargs: Any,
-) -> Action:
-    """A Put built with ``fileput_tool`` (default: ``configuration['fileput_tool']``):
-    ``"scp"`` (:class:`Put`), ``"taktuk"`` (:class:`~execo.TaktukPut`) or ``"chainput"``
-    (:class:`~execo.ChainPut`)."""
-    tool = _tool("fileput_tool", fileput_tool)
-    if tool in ("scp", "asyncssh"):
-        return Put(hosts, local_files, remote_location, transport=tool, **kwargs)
-    if tool == "taktuk":
-        from ._taktuk import TaktukPut
-
-        return TaktukPut(hosts, local_files, remote_location, **kwargs)
-    if tool == "chainput":
-        from ._chainput import ChainPut
-
-        return ChainPut(hosts, local_files, remote_location, **kwargs)
-    raise _unavailable("fileput_tool", tool)
-
-
-def get_fileget(
-    hosts: Iterable[HostLike] | HostLike,
-    remote_files: Sequence[str],
-    local_location: str = ".",
-    *,
-    fileget_tool: str | int | None = None,
-    **kwargs: Any,
-) -> Action:
-    """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``):
-    ``"scp"`` (:class:`Get`) or ``"taktuk"`` (:class:`~execo.TaktukGet`)."""
-    tool = _tool("fileget_tool", fileget_tool)
-    if tool in ("scp", "asyncssh"):
-        return Get(hosts, remote_files, local_location, transport=tool, **kwargs)
-    if tool == "taktuk":
-        from ._taktuk import TaktukGet
-
-        return TaktukGet(hosts, remote_files, local_location, **kwargs)
-    raise _unavailable("fileget_tool", tool)
-
-
-def get_process(
-    cmd: str | Sequence[str],
-    host: HostLike | None = None,
-    *,
-    connection_params: ConnectionParamsLike = None,
-    **kwargs: Any,
-) -> ProcessBase:
-    """An SshProcess when ``host`` is given (over ``configuration["remote_tool"]``, unless
-    ``transport=`` says), else a local Process."""
-    if host is not None:
-        return SshProcess(cmd, host, connection_params=connection_params, **kwargs)
-    return Process(cmd, **kwargs)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Unpack
 
 from .._core._config import ConnectionParamsLike
 from .._core._host import HostLike
-from .._core._process import Process
-from .._transports._openssh import SshProcess
-from ._remote import Remote
+from .._core._local import Process
+from .._core._options import check_keywords
+from .._core._process import SshProcessOptions
+from .._transports._factories import TransportLike
+from .._transports._process import SshProcess
+from ._action import ActionOptions
+from ._remote import Remote, RemoteProcessArgs
 
 __all__ = ["RemoteSerial", "Serial", "SerialSsh", "serial_command"]
 
@@ -31,9 +35,10 @@ class Serial(Process):
 
     _kind = "Serial"
 
-    def __init__(self, device: str, speed: int, **kwargs: Any) -> None:
-        kwargs.setdefault("name", f"serial {device}")
-        super().__init__(serial_command(device, speed), shell=True, **kwargs)
+    def __init__(self, device: str, speed: int, **options: Unpack[SshProcessOptions]) -> None:
+        check_keywords(self, options, SshProcessOptions)
+        options.setdefault("name", f"serial {device}")
+        super().__init__(serial_command(device, speed), shell=True, **options)
         self.device = device
         self.speed = speed
 
@@ -50,11 +55,17 @@ class SerialSsh(SshProcess):
         speed: int,
         *,
         connection_params: ConnectionParamsLike = None,
-        **kwargs: Any,
+        transport: TransportLike = None,
+        **options: Unpack[SshProcessOptions],
     ) -> None:
-        kwargs.setdefault("name", f"serial {device}")
+        check_keywords(self, options, SshProcessOptions)
+        options.setdefault("name", f"serial {device}")
         super().__init__(
-            serial_command(device, speed), host, connection_params=connection_params, **kwargs
+            serial_command(device, speed),
+            host,
+            connection_params=connection_params,
+            transport=transport,
+            **options,
         )
         self.device = device
         self.speed = speed
@@ -72,12 +83,18 @@ class RemoteSerial(Remote):
         speed: int,
         *,
         connection_params: ConnectionParamsLike = None,
-        process_args: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        process_args: RemoteProcessArgs | None = None,
+        transport: TransportLike = None,
+        **options: Unpack[ActionOptions],
     ) -> None:
         stty = f"stty -F {device} {int(speed)} {_RAW}"
         cmd = f"{stty} && {{ cat {device} & cat > {device}; }}"
-        kwargs.setdefault("name", f"RemoteSerial {device}")
+        options.setdefault("name", f"RemoteSerial {device}")
         super().__init__(
-            cmd, hosts, connection_params=connection_params, process_args=process_args, **kwargs
+            cmd,
+            hosts,
+            connection_params=connection_params,
+            process_args=process_args,
+            transport=transport,
+            **options,
         )

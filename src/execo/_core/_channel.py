@@ -1,27 +1,19 @@
 """Channels: a started command, as the process layer sees it, whatever the transport.
 
-A :class:`Channel` gives the output streams, stdin, the exit status and a way to kill the
-whole process tree. :class:`LocalChannel` runs an OS process in its own session and process
-group; remote transports (OpenSSH subprocess, asyncssh, taktuk) provide their own channels,
-so Process semantics never depend on the transport.
+A :class:`Channel` gives the output streams, stdin, the exit status, a typed record of what
+it learnt about the command (:class:`ChannelInfo`: the remote pid, why it never connected...)
+and a way to signal or kill the whole process tree. Local processes
+(:mod:`execo._core._local`) and every remote transport (:mod:`execo._transports`) provide
+channels, so the process model never depends on the transport.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
-import signal
-import subprocess
-from collections.abc import Mapping, Sequence
+import signal as _signal
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import Protocol
 
-import anyio
-
-__all__ = ["Channel", "ExitStatus", "LocalChannel", "spawn_local"]
-
-_READ_SIZE = 65536
+__all__ = ["ByteSource", "Channel", "ChannelInfo", "ExitStatus", "check_signal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +29,29 @@ class ExitStatus:
         return cls(None, -rc) if rc < 0 else cls(rc, None)
 
 
+@dataclass(slots=True)
+class ChannelInfo:
+    """What a channel learns about its command while it runs (filled in by the transport).
+
+    Attributes:
+        remote_pid: pid of the remote shell, which leads the remote command's process group
+            (None locally, and until the remote side reported it).
+        connect_error: why the host could not be reached or logged into; set only when the
+            command never started (the process is then UNREACHABLE).
+        start_error: why the command could not be run although the host was reached, or
+            was lost track of by the transport (the process is then ERROR).
+        error: why the transport failed after the command had started (a lost session...);
+            the exit status stays what the transport reported.
+        kill_error: why a kill or signal could not be delivered to the remote side.
+    """
+
+    remote_pid: int | None = None
+    connect_error: str | None = None
+    start_error: str | None = None
+    error: str | None = None
+    kill_error: str | None = None
+
+
 class ByteSource(Protocol):
     """Where output bytes come from; ``b""`` means end of stream."""
 
@@ -47,8 +62,10 @@ class Channel(Protocol):
     """A started command."""
 
     pid: int | None
+    """The local pid of what runs the command here (a local process, an ssh client), if any."""
     stdout: ByteSource | None
     stderr: ByteSource | None
+    info: ChannelInfo
 
     async def wait(self) -> ExitStatus:
         """Wait until the command ends (may be called by several tasks)."""
@@ -66,8 +83,12 @@ class Channel(Protocol):
         """Close the command's stdin (end of file for it)."""
         ...
 
-    async def terminate(self, grace: float) -> bool:
-        """Kill the whole process tree: SIGTERM, then SIGKILL after ``grace`` seconds.
+    async def signal(self, sig: int) -> None:
+        """Deliver ``sig`` to the whole process tree of the command, without waiting."""
+        ...
+
+    async def terminate(self, grace: float, sig: int = _signal.SIGTERM) -> bool:
+        """Kill the whole process tree: ``sig``, then SIGKILL after ``grace`` seconds.
 
         Returns whether SIGKILL was needed. Returns once the command is reaped.
         """
@@ -78,272 +99,11 @@ class Channel(Protocol):
         ...
 
 
-class _FdSource:
-    """A pipe or pty master, read without blocking the event loop.
-
-    ``owner`` is the file object that owns the fd (closing it closes the fd); without one,
-    the fd is closed directly.
-    """
-
-    __slots__ = ("fd", "owner")
-
-    def __init__(self, fd: int, owner: IO[bytes] | None = None) -> None:
-        self.fd = fd
-        self.owner = owner
-        os.set_blocking(fd, False)
-
-    async def read(self) -> bytes:
-        while True:
-            if self.fd < 0:
-                return b""
-            try:
-                return os.read(self.fd, _READ_SIZE)
-            except BlockingIOError:
-                await anyio.wait_readable(self.fd)
-            except OSError as e:
-                if e.errno == errno.EIO:  # a pty whose slave side is closed: end of stream
-                    return b""
-                raise
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            fd, self.fd = self.fd, -1
-            anyio.notify_closing(fd)
-            if self.owner is not None:
-                self.owner.close()
-            else:
-                os.close(fd)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether the process group has a member that is not a zombie.
-
-    Zombies count as members for ``killpg(pgid, 0)`` until their new parent (often PID 1)
-    reaps them, which some init processes do lazily; they are harmless, so they are skipped.
-    """
+def check_signal(sig: object) -> int:
+    """``sig`` as a signal number, or a ValueError naming it (before anything is sent)."""
+    if isinstance(sig, bool) or not isinstance(sig, int):
+        raise TypeError(f"a signal must be an int or a signal.Signals, got {sig!r}")
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may contain spaces and parentheses.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-class LocalChannel:
-    """An OS process started in a new session, hence its own process group.
-
-    It is started with :class:`subprocess.Popen` directly on the event loop (vfork+exec
-    costs a fraction of a millisecond; a thread round trip per process costs more), and its
-    exit is awaited through a pidfd, so no thread and no SIGCHLD handler are involved.
-    """
-
-    def __init__(self, popen: subprocess.Popen[bytes], pty_master: int | None) -> None:
-        self._popen = popen
-        self.pid: int | None = popen.pid
-        self._stdin_fd = pty_master if pty_master is not None else _fileno(popen.stdin)
-        if self._stdin_fd is not None:
-            os.set_blocking(self._stdin_fd, False)
-        self._pty_master = pty_master
-        self._out: _FdSource | None = None
-        if pty_master is not None:
-            self._out = _FdSource(pty_master)
-        elif popen.stdout is not None:
-            self._out = _FdSource(popen.stdout.fileno(), popen.stdout)
-        self._err = _FdSource(popen.stderr.fileno(), popen.stderr) if popen.stderr else None
-        self.stdout: ByteSource | None = self._out
-        self.stderr: ByteSource | None = self._err
-        self._status: ExitStatus | None = None
-        self._wait_lock = anyio.Lock()
-        try:
-            self._pidfd: int | None = os.pidfd_open(popen.pid)
-        except (AttributeError, OSError):
-            self._pidfd = None
-
-    async def wait(self) -> ExitStatus:
-        async with self._wait_lock:
-            if self._status is None:
-                rc = self._popen.poll()
-                if rc is None and self._pidfd is not None:
-                    await anyio.wait_readable(self._pidfd)
-                    rc = self._popen.wait()
-                delay = 0.001
-                while rc is None:  # no pidfd (old kernel): poll with backoff
-                    await anyio.sleep(delay)
-                    delay = min(delay * 2, 0.05)
-                    rc = self._popen.poll()
-                self._status = ExitStatus.from_returncode(rc)
-                self._close_pidfd()
-        return self._status
-
-    def _close_pidfd(self) -> None:
-        if self._pidfd is not None:
-            fd, self._pidfd = self._pidfd, None
-            anyio.notify_closing(fd)
-            os.close(fd)
-
-    def has_exited(self) -> bool:
-        return self._status is not None
-
-    async def send(self, data: bytes) -> None:
-        if self._stdin_fd is None:
-            raise BrokenPipeError("stdin is closed")
-        await _write_fd(self._stdin_fd, data)
-
-    async def close_stdin(self) -> None:
-        if self._pty_master is not None:
-            await _write_fd(self._pty_master, b"\x04")  # ^D: end of file on a terminal
-            return
-        if self._stdin_fd is not None:
-            self._stdin_fd = None
-            if self._popen.stdin is not None:
-                self._popen.stdin.close()
-
-    def signal_group(self, sig: int) -> None:
-        """Send ``sig`` to the process group (no-op once the group is gone)."""
-        if self.pid is not None:
-            _killpg(self.pid, sig)
-
-    async def terminate(self, grace: float) -> bool:
-        pgid = self.pid
-        if pgid is None:
-            await self.wait()
-            return False
-        _killpg(pgid, signal.SIGTERM)
-        with anyio.move_on_after(grace):
-            await self.wait()
-            delay = 0.005
-            while _group_alive(pgid):
-                await anyio.sleep(delay)
-                delay = min(delay * 2, 0.1)
-            return False
-        forced = _group_alive(pgid)
-        _killpg(pgid, signal.SIGKILL)
-        await self.wait()
-        return forced
-
-    async def aclose(self) -> None:
-        self._stdin_fd = None
-        for source in (self._out, self._err):
-            if source is not None:
-                source.close()
-        if self._popen.stdin is not None and not self._popen.stdin.closed:
-            with contextlib.suppress(OSError):  # a broken pipe when flushing: nothing to lose
-                self._popen.stdin.close()
-        if self._status is not None:
-            self._close_pidfd()
-
-
-def _fileno(f: IO[bytes] | None) -> int | None:
-    return f.fileno() if f is not None else None
-
-
-async def _write_fd(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        if fd < 0:
-            raise BrokenPipeError("stdin is closed")
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:
-            await anyio.wait_writable(fd)
-            continue
-        view = view[n:]
-
-
-_nofile_raised = False
-
-
-def raise_nofile_limit() -> int:
-    """Raise the soft limit on open files to the hard limit (once); returns the soft limit.
-
-    Each local process costs up to three pipe ends while it runs, so fan-out is bounded by
-    this limit; better the largest one allowed than an EMFILE at a few hundred processes.
-    """
-    global _nofile_raised
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if not _nofile_raised:
-        _nofile_raised = True
-        if hard == resource.RLIM_INFINITY or soft < hard:
-            target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-            try:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-                soft = target
-            except (ValueError, OSError):
-                pass
-    return soft
-
-
-def _popen(
-    argv: Sequence[str],
-    stdin: int,
-    stdout: int,
-    env: Mapping[str, str] | None,
-    cwd: str | None,
-) -> subprocess.Popen[bytes]:
-    # Deliberately synchronous: vfork+exec takes well under a millisecond, less than the
-    # thread round trip that would keep it off the event loop.
-    return subprocess.Popen(
-        list(argv),
-        stdin=stdin,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        bufsize=0,
-    )
-
-
-async def spawn_local(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str] | None,
-    cwd: str | None,
-    pty: bool,
-    stdin: bool = True,
-) -> LocalChannel:
-    """Start ``argv`` in a new session (its own process group), with pipes or a pty.
-
-    Raises:
-        OSError: the command could not be started (missing binary, EMFILE, ...).
-    """
-    if not _nofile_raised:
-        raise_nofile_limit()
-    if not pty:
-        stdin_arg = subprocess.PIPE if stdin else subprocess.DEVNULL
-        return LocalChannel(_popen(argv, stdin_arg, subprocess.PIPE, env, cwd), None)
-    master, slave = os.openpty()
-    try:
-        popen = _popen(argv, slave, slave, env, cwd)
-    except BaseException:
-        os.close(master)
-        raise
-    finally:
-        os.close(slave)
-    return LocalChannel(popen, master)
+        return int(_signal.Signals(sig))
+    except ValueError:
+        raise ValueError(f"{sig!r} is not a signal number of this system") from None

@@ -11,23 +11,24 @@ import enum
 import os
 import re
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+from typing import IO, Any, Protocol
 
 import anyio
 
 from ._log import logger
 
-if TYPE_CHECKING:
-    from ._process import ProcessBase
-
 __all__ = [
     "STDERR",
     "STDOUT",
-    "LineHandler",
+    "ChunkSink",
+    "FileSink",
+    "LineSink",
     "LineSplitter",
-    "OutputHandler",
-    "OutputHandlerSpec",
+    "Sink",
     "Stream",
+    "StreamBuffer",
+    "SupportsWrite",
+    "WriterSink",
 ]
 
 
@@ -84,80 +85,63 @@ class LineSplitter:
         return lines
 
 
-@runtime_checkable
-class OutputHandler(Protocol):
-    """Receives raw decoded chunks of a stream, as they arrive."""
+class SupportsWrite(Protocol):
+    """An object with ``write(str)``, such as a text file or ``sys.stdout``."""
 
-    def data_received(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
-        """``text`` was printed on ``stream`` (``eof``: and the stream is now closed)."""
-
-
-class LineHandler:
-    """Base class of handlers that receive whole lines (subclass and override on_line)."""
-
-    def on_line(self, process: ProcessBase, stream: Stream, line: str) -> None:
-        """A complete line (without its terminator) was printed."""
-
-
-class _SupportsWrite(Protocol):
     def write(self, s: str, /) -> object: ...
 
 
-OutputHandlerSpec: TypeAlias = (
-    str | os.PathLike[str] | OutputHandler | LineHandler | _SupportsWrite | Callable[[str], object]
-)
-"""What an output handler may be: a file path (opened in append mode for the process's
-lifetime), an :class:`OutputHandler` (chunks), a :class:`LineHandler` (lines), an object with
-``write(str)`` (chunks), or a plain callable ``f(line)`` (lines)."""
+class Sink:
+    """A normalised output handler: receives chunks; may need opening and closing.
 
-
-class _Sink:
-    """A normalised handler: receives chunks; may need opening and closing."""
+    ``process`` is whatever the stream belongs to (a :class:`~execo.ProcessBase`); the
+    user-facing handler kinds are normalised into sinks by ``execo._core._process``.
+    """
 
     __slots__ = ()
 
     def open(self) -> None:
         pass
 
-    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+    def feed(self, process: Any, stream: Stream, text: str, eof: bool) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         pass
 
 
-class _LineSink(_Sink):
+class LineSink(Sink):
     __slots__ = ("_callback", "_splitter")
 
-    def __init__(self, callback: Callable[[ProcessBase, Stream, str], object]) -> None:
+    def __init__(self, callback: Callable[[Any, Stream, str], object]) -> None:
         self._callback = callback
         self._splitter = LineSplitter()
 
     def open(self) -> None:
         self._splitter = LineSplitter()
 
-    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+    def feed(self, process: Any, stream: Stream, text: str, eof: bool) -> None:
         for line in self._splitter.feed(text, eof):
             self._callback(process, stream, line)
 
 
-class _ChunkSink(_Sink):
-    __slots__ = ("_handler",)
+class ChunkSink(Sink):
+    __slots__ = ("_callback",)
 
-    def __init__(self, handler: OutputHandler) -> None:
-        self._handler = handler
+    def __init__(self, callback: Callable[[Any, Stream, str, bool], object]) -> None:
+        self._callback = callback
 
-    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
-        self._handler.data_received(process, stream, text, eof)
+    def feed(self, process: Any, stream: Stream, text: str, eof: bool) -> None:
+        self._callback(process, stream, text, eof)
 
 
-class _WriterSink(_Sink):
+class WriterSink(Sink):
     __slots__ = ("_writer",)
 
-    def __init__(self, writer: _SupportsWrite) -> None:
+    def __init__(self, writer: SupportsWrite) -> None:
         self._writer = writer
 
-    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+    def feed(self, process: Any, stream: Stream, text: str, eof: bool) -> None:
         if text:
             self._writer.write(text)
         if eof:
@@ -166,7 +150,7 @@ class _WriterSink(_Sink):
                 flush()
 
 
-class _FileSink(_Sink):
+class FileSink(Sink):
     __slots__ = ("_file", "path")
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -177,7 +161,7 @@ class _FileSink(_Sink):
         self.close()
         self._file = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
 
-    def feed(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+    def feed(self, process: Any, stream: Stream, text: str, eof: bool) -> None:
         if self._file is None:
             return
         if text:
@@ -189,29 +173,6 @@ class _FileSink(_Sink):
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def make_sink(spec: OutputHandlerSpec) -> _Sink:
-    """Normalise a user's handler; raises TypeError naming it when it is none of the kinds."""
-    if isinstance(spec, str | os.PathLike):
-        return _FileSink(spec)
-    if isinstance(spec, LineHandler):
-        return _LineSink(spec.on_line)
-    if isinstance(spec, OutputHandler):
-        return _ChunkSink(spec)
-    if callable(getattr(spec, "write", None)):
-        return _WriterSink(spec)  # type: ignore[arg-type]
-    if callable(spec):
-        func = spec
-
-        def call(process: ProcessBase, stream: Stream, line: str) -> None:
-            func(line)
-
-        return _LineSink(call)
-    raise TypeError(
-        f"output handler {spec!r} is not a file path, OutputHandler, LineHandler, "
-        "writable object or callable"
-    )
 
 
 class StreamBuffer:
@@ -233,7 +194,7 @@ class StreamBuffer:
     def __init__(self, stream: Stream, encoding: str, errors: str, capture: bool = True) -> None:
         self.stream = stream
         self.capture = capture
-        self.sinks: list[_Sink] = []
+        self.sinks: list[Sink] = []
         self._decoder = codecs.getincrementaldecoder(encoding)(errors)
         self._chunks: list[str] = []
         self._length = 0
@@ -251,11 +212,11 @@ class StreamBuffer:
         self.eof = False
         self._wake()
 
-    def feed_bytes(self, process: ProcessBase, data: bytes, eof: bool = False) -> None:
+    def feed_bytes(self, process: Any, data: bytes, eof: bool = False) -> None:
         """Decode ``data`` (incrementally: no split multibyte garbage) and dispatch it."""
         self.feed_text(process, self._decoder.decode(data, eof), eof)
 
-    def feed_text(self, process: ProcessBase, text: str, eof: bool = False) -> None:
+    def feed_text(self, process: Any, text: str, eof: bool = False) -> None:
         if self.eof:
             return
         if text and self.capture:

@@ -1,7 +1,7 @@
 """Processes as scopes: the state model, the lifecycle, kill/timeout/cancel, I/O.
 
 :class:`ProcessBase` holds everything a process kind shares; a kind only says how to start
-its command (:meth:`ProcessBase._spawn` returns a :class:`~execo._channel.Channel`).
+its command (:meth:`ProcessBase._spawn` returns a :class:`~execo._core._channel.Channel`).
 
 Three ways to run one, all structured:
 
@@ -10,62 +10,70 @@ Three ways to run one, all structured:
   cancellation inside the block kills it;
 * ``await nursery.start(p.run)`` returns once it has started, in the caller's nursery.
 
-Kill means SIGTERM to the whole process tree, then SIGKILL after a grace period, always
-reaped; for remote kinds the remote tree dies too.
+Kill means a signal (SIGTERM unless told) to the whole process tree, then SIGKILL after a
+grace period, always reaped; for remote kinds the remote tree gets them too.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import logging
+import os
 import re
-import shlex
 import signal as _signal
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any, ClassVar, Protocol, Self, TypeAlias, TypedDict, Unpack, runtime_checkable
 
 import anyio
 import anyio.abc
 
-from ._channel import Channel, ExitStatus, spawn_local
+from ._channel import Channel, ExitStatus, check_signal
 from ._config import configuration
-from ._errors import ExecoUsageError, ProcessesFailed
-from ._host import Host
+from ._errors import ExecoError, ExecoUsageError
+from ._failures import describe_failures
+from ._host import Host, fold_hosts
 from ._log import ensure_log_setup, logger, style
+from ._options import check_keywords
 from ._output import (
     STDERR,
     STDOUT,
+    ChunkSink,
+    FileSink,
+    LineSink,
     LineSplitter,
-    OutputHandlerSpec,
+    Sink,
     Stream,
     StreamBuffer,
-    make_sink,
+    SupportsWrite,
+    WriterSink,
 )
 from ._scope import Scoped
-from ._util import UNSET, Unset, compact_output, name_from_cmdline, str_from_cmdline
+from ._status import (
+    ExpectResult,
+    ProcessStatus,
+    RegexLike,
+    compile_regexes,
+    describe_start_error,
+    pattern_list,
+    signal_name,
+)
+from ._util import UNSET, Unset, compact_output, name_from_cmdline
 
 __all__ = [
     "ExpectResult",
-    "Process",
+    "LineHandler",
+    "LocalProcessOptions",
+    "OutputHandler",
+    "OutputHandlerSpec",
     "ProcessBase",
     "ProcessLifecycleHandler",
+    "ProcessOptions",
     "ProcessStatus",
+    "ProcessesFailed",
+    "SshProcessOptions",
+    "make_sink",
 ]
-
-
-class ProcessStatus(enum.StrEnum):
-    """Where a process stands, in one word (per host, for remote ones)."""
-
-    NOT_STARTED = "not started"
-    RUNNING = "running"
-    OK = "ok"
-    FAILED = "failed"  # ended with a non-zero exit code or an unexpected signal
-    TIMEOUT = "timeout"
-    KILLED = "killed"
-    ERROR = "error"  # could not be started
-    UNREACHABLE = "unreachable"  # remote host could not be reached or logged into
 
 
 class ProcessLifecycleHandler:
@@ -81,26 +89,151 @@ class ProcessLifecycleHandler:
         """The process was reset."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ExpectResult:
-    """What :meth:`ProcessBase.expect` found: the index of the regex and its match.
+@runtime_checkable
+class OutputHandler(Protocol):
+    """Receives raw decoded chunks of a stream, as they arrive."""
 
-    Both are None when nothing matched (timeout or end of stream). It is truthy only on a
-    match, so ``if await p.expect(...)`` reads naturally, and it unpacks like execo's pair:
-    ``index, match = await p.expect(...)``.
+    def data_received(self, process: ProcessBase, stream: Stream, text: str, eof: bool) -> None:
+        """``text`` was printed on ``stream`` (``eof``: and the stream is now closed)."""
+
+
+class LineHandler:
+    """Base class of handlers that receive whole lines (subclass and override on_line)."""
+
+    def on_line(self, process: ProcessBase, stream: Stream, line: str) -> None:
+        """A complete line (without its terminator) was printed."""
+
+
+OutputHandlerSpec: TypeAlias = (
+    str | os.PathLike[str] | OutputHandler | LineHandler | SupportsWrite | Callable[[str], object]
+)
+"""What an output handler may be: a file path (opened in append mode for the process's
+lifetime), an :class:`OutputHandler` (chunks), a :class:`LineHandler` (lines), an object with
+``write(str)`` (chunks), or a plain callable ``f(line)`` (lines)."""
+
+
+def make_sink(spec: OutputHandlerSpec) -> Sink:
+    """Normalise a user's handler; raises TypeError naming it when it is none of the kinds."""
+    if isinstance(spec, str | os.PathLike):
+        return FileSink(spec)
+    if isinstance(spec, LineHandler):
+        return LineSink(spec.on_line)
+    if isinstance(spec, OutputHandler):
+        return ChunkSink(spec.data_received)
+    if callable(getattr(spec, "write", None)):
+        return WriterSink(spec)  # type: ignore[arg-type]
+    if callable(spec):
+        func = spec
+
+        def call(process: ProcessBase, stream: Stream, line: str) -> None:
+            func(line)
+
+        return LineSink(call)
+    raise TypeError(
+        f"output handler {spec!r} is not a file path, OutputHandler, LineHandler, "
+        "writable object or callable"
+    )
+
+
+class ProcessOptions(TypedDict, total=False):
+    """The keyword options of every process kind (all optional).
+
+    Keys:
+        timeout: seconds from the start after which the process is killed and marked
+            ``timeouted``; None (default): no timeout.
+        ignore_exit_code, ignore_timeout, ignore_error, ignore_expect_fail,
+            ignore_write_error: such failures do not make the process not ``ok``.
+        nolog_exit_code, nolog_timeout, nolog_error, nolog_expect_fail,
+            nolog_write_error: such failures are logged at DEBUG, not WARNING.
+        default_expect_timeout: timeout of :meth:`~ProcessBase.expect` when not given.
+        default_stdout_handler, default_stderr_handler: keep the stream's text in
+            ``stdout``/``stderr`` (default True; turn off for huge outputs you only stream
+            to handlers).
+        stdout_handlers, stderr_handlers: where else the output goes (see
+            :data:`~execo.OutputHandlerSpec`).
+        lifecycle_handlers: :class:`ProcessLifecycleHandler` objects.
+        name: a display name; defaults to the command, shortened.
+        kill_grace: seconds between the kill signal and SIGKILL; default
+            ``configuration["kill_timeout"]``.
+        stdin: give the process a stdin you can :meth:`~ProcessBase.write` to (default
+            True; else it reads /dev/null).
     """
 
-    index: int | None
-    match: re.Match[str] | None
+    timeout: float | None
+    ignore_exit_code: bool
+    nolog_exit_code: bool
+    ignore_timeout: bool
+    nolog_timeout: bool
+    ignore_error: bool
+    nolog_error: bool
+    ignore_expect_fail: bool
+    nolog_expect_fail: bool
+    ignore_write_error: bool
+    nolog_write_error: bool
+    default_expect_timeout: float | None
+    default_stdout_handler: bool
+    default_stderr_handler: bool
+    stdout_handlers: Iterable[OutputHandlerSpec]
+    stderr_handlers: Iterable[OutputHandlerSpec]
+    lifecycle_handlers: Iterable[ProcessLifecycleHandler]
+    name: str | None
+    kill_grace: float | Unset
+    stdin: bool
 
-    def __bool__(self) -> bool:
-        return self.match is not None
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.index, self.match))
+class SshProcessOptions(ProcessOptions, total=False):
+    """:class:`ProcessOptions`, plus the environment and working directory of the local
+    program that runs the command (the ``ssh`` client, for :class:`~execo.SshProcess`).
+
+    Keys:
+        env: extra environment variables, added to the current environment.
+        cwd: working directory.
+    """
+
+    env: Mapping[str, str] | None
+    cwd: str | None
 
 
-RegexLike = str | re.Pattern[str]
+class LocalProcessOptions(SshProcessOptions, total=False):
+    """Everything a local :class:`~execo.Process` takes.
+
+    Keys:
+        shell: run ``cmd`` through ``/bin/sh -c`` (a sequence is shell-quoted first).
+        pty: connect stdin and stdout to a pseudo-terminal (stderr stays separate).
+    """
+
+    shell: bool
+    pty: bool
+
+
+class ProcessesFailed(ExecoError):
+    """Some processes did not finish ok (raised when asked: ``check=True``,
+    ``raise_for_error()``).
+
+    The message names the failed hosts (folded: ``node-[1-3]``) and why, one line per
+    distinct command and reason.
+
+    Attributes:
+        processes: the failed processes, each carrying its full state (host, exit code,
+            signal, stdout, stderr, error_reason).
+    """
+
+    def __init__(self, processes: Sequence[ProcessBase]) -> None:
+        self.processes: list[ProcessBase] = list(processes)
+        super().__init__(self._summary())
+
+    @property
+    def hosts(self) -> list[Host]:
+        """The hosts of the failed processes (in order, duplicates kept)."""
+        return [p.host for p in self.processes if p.host is not None]
+
+    def _summary(self) -> str:
+        n = len(self.processes)
+        where = f" on {fold_hosts(self.hosts)}" if self.hosts else ""
+        lines = [f"{n} process{'es' if n != 1 else ''} failed{where}:"]
+        lines.extend(f"  {line}" for line in describe_failures(self.processes))
+        return "\n".join(lines)
+
 
 _NOT_STARTED, _STARTING, _RUNNING, _ENDED = range(4)
 
@@ -110,90 +243,52 @@ class ProcessBase(Scoped):
 
     Args:
         cmd: the command: a string (split with shlex unless ``shell``), or an argv sequence.
-        timeout: seconds from the start after which the process is killed and marked
-            ``timeouted``; None: no timeout.
-        shell: run ``cmd`` through ``/bin/sh -c`` (a sequence is shell-quoted first).
-        pty: connect stdin and stdout to a pseudo-terminal (stderr stays separate locally).
-        env: extra environment variables, added to the current environment.
-        cwd: working directory.
-        ignore_exit_code, ignore_timeout, ignore_error, ignore_expect_fail,
-        ignore_write_error: such failures do not make the process not ``ok``.
-        nolog_exit_code, nolog_timeout, nolog_error, nolog_expect_fail,
-        nolog_write_error: such failures are logged at DEBUG, not WARNING.
-        default_expect_timeout: timeout of :meth:`expect` when it is not given.
-        default_stdout_handler, default_stderr_handler: keep the stream's text in
-            ``stdout``/``stderr`` (turn off for huge outputs you only stream to handlers).
-        stdout_handlers, stderr_handlers: where else the output goes (see
-            :data:`~execo.OutputHandlerSpec`).
-        lifecycle_handlers: :class:`ProcessLifecycleHandler` objects.
-        name: a display name; defaults to the command, shortened.
-        kill_grace: seconds between SIGTERM and SIGKILL; default
-            ``configuration["kill_timeout"]``.
-        stdin: give the process a stdin pipe you can :meth:`write` to (else /dev/null).
+        **options: see :class:`LocalProcessOptions` (every process kind takes the
+            :class:`ProcessOptions`; local ones also ``shell``, ``pty``, ``env``, ``cwd``).
     """
 
     _kind: ClassVar[str] = "ProcessBase"
 
-    def __init__(
-        self,
-        cmd: str | Sequence[str],
-        *,
-        timeout: float | None = None,
-        shell: bool = False,
-        pty: bool = False,
-        env: Mapping[str, str] | None = None,
-        cwd: str | None = None,
-        ignore_exit_code: bool = False,
-        nolog_exit_code: bool = False,
-        ignore_timeout: bool = False,
-        nolog_timeout: bool = False,
-        ignore_error: bool = False,
-        nolog_error: bool = False,
-        ignore_expect_fail: bool = False,
-        nolog_expect_fail: bool = False,
-        ignore_write_error: bool = False,
-        nolog_write_error: bool = False,
-        default_expect_timeout: float | None = None,
-        default_stdout_handler: bool = True,
-        default_stderr_handler: bool = True,
-        stdout_handlers: Iterable[OutputHandlerSpec] = (),
-        stderr_handlers: Iterable[OutputHandlerSpec] = (),
-        lifecycle_handlers: Iterable[ProcessLifecycleHandler] = (),
-        name: str | None = None,
-        kill_grace: float | Unset = UNSET,
-        stdin: bool = True,
-    ) -> None:
+    def __init__(self, cmd: str | Sequence[str], **options: Unpack[LocalProcessOptions]) -> None:
+        check_keywords(self, options, LocalProcessOptions)
         _check_cmd(cmd)
+        timeout = options.get("timeout")
         if timeout is not None and not (isinstance(timeout, int | float) and timeout >= 0):
             raise ValueError(f"timeout must be a number >= 0 or None, got {timeout!r}")
+        env = options.get("env")
         self.cmd = cmd
         self.timeout = timeout
-        self.shell = shell
-        self.pty = pty
+        self.shell = options.get("shell", False)
+        self.pty = options.get("pty", False)
         self.env = dict(env) if env is not None else None
-        self.cwd = cwd
-        self.ignore_exit_code = ignore_exit_code
-        self.nolog_exit_code = nolog_exit_code
-        self.ignore_timeout = ignore_timeout
-        self.nolog_timeout = nolog_timeout
-        self.ignore_error = ignore_error
-        self.nolog_error = nolog_error
-        self.ignore_expect_fail = ignore_expect_fail
-        self.nolog_expect_fail = nolog_expect_fail
-        self.ignore_write_error = ignore_write_error
-        self.nolog_write_error = nolog_write_error
-        self.default_expect_timeout = default_expect_timeout
-        self.kill_grace = kill_grace
-        self.stdin = stdin
-        self.lifecycle_handlers: list[ProcessLifecycleHandler] = list(lifecycle_handlers)
-        self.stdout_handlers: list[OutputHandlerSpec] = list(stdout_handlers)
-        self.stderr_handlers: list[OutputHandlerSpec] = list(stderr_handlers)
+        self.cwd = options.get("cwd")
+        self.ignore_exit_code = options.get("ignore_exit_code", False)
+        self.nolog_exit_code = options.get("nolog_exit_code", False)
+        self.ignore_timeout = options.get("ignore_timeout", False)
+        self.nolog_timeout = options.get("nolog_timeout", False)
+        self.ignore_error = options.get("ignore_error", False)
+        self.nolog_error = options.get("nolog_error", False)
+        self.ignore_expect_fail = options.get("ignore_expect_fail", False)
+        self.nolog_expect_fail = options.get("nolog_expect_fail", False)
+        self.ignore_write_error = options.get("ignore_write_error", False)
+        self.nolog_write_error = options.get("nolog_write_error", False)
+        self.default_expect_timeout = options.get("default_expect_timeout")
+        self.kill_grace: float | Unset = options.get("kill_grace", UNSET)
+        self.stdin = options.get("stdin", True)
+        self.lifecycle_handlers: list[ProcessLifecycleHandler] = list(
+            options.get("lifecycle_handlers", ())
+        )
+        self.stdout_handlers: list[OutputHandlerSpec] = list(options.get("stdout_handlers", ()))
+        self.stderr_handlers: list[OutputHandlerSpec] = list(options.get("stderr_handlers", ()))
         self._sinks = {
             STDOUT: [make_sink(h) for h in self.stdout_handlers],
             STDERR: [make_sink(h) for h in self.stderr_handlers],
         }
-        self._capture = {STDOUT: default_stdout_handler, STDERR: default_stderr_handler}
-        self._name = name
+        self._capture = {
+            STDOUT: options.get("default_stdout_handler", True),
+            STDERR: options.get("default_stderr_handler", True),
+        }
+        self._name = options.get("name")
         self.host: Host | None = None
         self._clear_state()
 
@@ -221,6 +316,7 @@ class ProcessBase(Scoped):
         self._ended_event: anyio.Event | None = None
         self._started_event: anyio.Event | None = None
         self._terminating = False
+        self._kill_error_seen: str | None = None
         self._kill_done: anyio.Event | None = None
         self._buffers = {
             s: StreamBuffer(s, encoding, errors, capture=self._capture[s]) for s in (STDOUT, STDERR)
@@ -342,10 +438,16 @@ class ProcessBase(Scoped):
         return self
 
     async def kill(self, sig: int = _signal.SIGTERM) -> Self:
-        """Kill the process tree (``sig``, then SIGKILL after the grace period).
+        """Kill the process tree: ``sig`` to every process of it, then SIGKILL after the
+        grace period (``kill_grace``) if it has not ended.
 
+        ``sig`` reaches the whole tree on every transport (the remote one included).
         Returns once the process has ended. A no-op on a process that is not running.
+
+        Raises:
+            ValueError: ``sig`` is not a signal number (nothing is sent).
         """
+        sig = check_signal(sig)
         if self._phase == _STARTING and self._started_event is not None:
             await self._started_event.wait()
         if self._phase != _RUNNING:
@@ -353,6 +455,22 @@ class ProcessBase(Scoped):
         self.killed = True
         self._start_termination(sig)
         return await self.wait()
+
+    async def send_signal(self, sig: int) -> None:
+        """Deliver ``sig`` to the whole process tree (local or remote), without waiting and
+        without escalating: the process keeps running unless ``sig`` ends it (``SIGUSR1``,
+        ``SIGHUP``, ``SIGSTOP``...). A no-op on a process that is not running.
+
+        Raises:
+            ValueError: ``sig`` is not a signal number.
+        """
+        sig = check_signal(sig)
+        if self._phase == _STARTING and self._started_event is not None:
+            await self._started_event.wait()
+        if self._phase != _RUNNING or self._channel is None:
+            return
+        await self._channel.signal(sig)
+        self._note_kill_error()
 
     def _expire(self) -> None:
         """Mark the process timed out and start killing it (an enclosing Action's timeout)."""
@@ -367,21 +485,32 @@ class ProcessBase(Scoped):
         self._terminating = True
         self._tg.start_soon(self._terminate, sig)
 
+    def _grace(self) -> float:
+        return float(configuration["kill_timeout"] if self.kill_grace is UNSET else self.kill_grace)
+
     async def _terminate(self, sig: int = _signal.SIGTERM) -> None:
         channel = self._channel
         assert channel is not None
-        grace = configuration["kill_timeout"] if self.kill_grace is UNSET else self.kill_grace
         try:
             # Killing must finish even if the caller is cancelled meanwhile; it is bounded
             # by the grace period (and, remotely, the connect timeout).
             with anyio.CancelScope(shield=True):
-                if sig != _signal.SIGTERM and hasattr(channel, "signal_group"):
-                    channel.signal_group(sig)
-                if await channel.terminate(float(grace)):
+                if await channel.terminate(self._grace(), sig):
                     self.forced_kill = True
+                self._note_kill_error()
         finally:
             if self._kill_done is not None:
                 self._kill_done.set()
+
+    def _note_kill_error(self) -> None:
+        """A signal the transport could not deliver is logged, and kept in error_reason."""
+        channel = self._channel
+        reason = channel.info.kill_error if channel is not None else None
+        if reason is not None and reason != self._kill_error_seen:
+            self._kill_error_seen = reason
+            if self.error_reason is None:
+                self.error_reason = reason
+            logger.warning("%s: %s", self.failure_summary(), reason)
 
     async def write(self, data: str | bytes) -> None:
         """Write to the process's stdin (str is encoded with the configured encoding).
@@ -437,7 +566,7 @@ class ProcessBase(Scoped):
             ``ExpectResult(index, match)``, or ``ExpectResult(None, None)`` when the
             timeout expires or the stream ends first (``expect_fail`` is then set).
         """
-        patterns = _compile(regexes)
+        patterns = compile_regexes(regexes)
         if timeout is UNSET:
             timeout = self.default_expect_timeout
         s = Stream.of(stream)
@@ -469,7 +598,7 @@ class ProcessBase(Scoped):
         self.expect_fail = True
         level = logging.DEBUG if self.nolog_expect_fail else logging.WARNING
         why = "stream ended" if (buf.eof or self.ended) else f"timeout ({timeout} s)"
-        _log(level, "expect %r on %s of %s failed: %s", _pattern_list(patterns), s, self, why)
+        _log(level, "expect %r on %s of %s failed: %s", pattern_list(patterns), s, self, why)
         return ExpectResult(None, None)
 
     async def lines(self, stream: Stream | str | int = STDOUT) -> AsyncIterator[str]:
@@ -513,12 +642,24 @@ class ProcessBase(Scoped):
         """Start the command; raise OSError if it cannot be started."""
         raise NotImplementedError
 
-    def _filter_output(self, stream: Stream, data: bytes) -> bytes:
-        """Transports that add protocol lines to the output strip them here."""
-        return data
+    def _run_scope(self) -> AbstractAsyncContextManager[object]:
+        """What a run of this process needs around it (a transport's pool or tree, when the
+        process is not part of an action that opened one); nothing by default."""
+        return nullcontext()
 
     def _on_exit(self, status: ExitStatus) -> None:
-        """Hook for transports to interpret the exit status (e.g. ssh's 255)."""
+        """Interpret what the channel learnt: never connected (UNREACHABLE), or a transport
+        failure after the start (kept in ``error_reason``)."""
+        if self._channel_unreachable():
+            return
+        info = self._channel.info if self._channel is not None else None
+        if info is None or self.killed:
+            return
+        if info.start_error is not None:
+            self.error = True
+            self.error_reason = info.start_error
+        elif info.error is not None and self.error_reason is None:
+            self.error_reason = info.error
 
     def _set_unreachable(self, reason: str) -> None:
         """The remote host could not be reached or logged into (``reason`` says why)."""
@@ -528,7 +669,7 @@ class ProcessBase(Scoped):
 
     def _channel_unreachable(self) -> bool:
         """Mark the process unreachable if its channel never connected (not when killed)."""
-        reason = getattr(self._channel, "connect_error", None)
+        reason = self._channel.info.connect_error if self._channel is not None else None
         if reason is None or self.killed:
             return False
         self._set_unreachable(reason)
@@ -544,6 +685,19 @@ class ProcessBase(Scoped):
         self._ended_event = anyio.Event()
         self._started_event = anyio.Event()
         self._kill_done = anyio.Event()
+        try:
+            async with self._run_scope():
+                await self._run_channel(task_status)
+        except BaseException:
+            if self._phase != _ENDED:
+                self._phase = _ENDED
+                self._started_event.set()
+                self._ended_event.set()
+            raise
+
+    async def _run_channel(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
+        assert self._started_event is not None
+        assert self._kill_done is not None
         for buf in self._buffers.values():
             for sink in buf.sinks:
                 sink.open()
@@ -553,11 +707,6 @@ class ProcessBase(Scoped):
             self._start_failed(e)
             task_status.started(self)
             return
-        except BaseException:
-            self._phase = _ENDED
-            self._started_event.set()
-            self._ended_event.set()
-            raise
         self.pid = self._channel.pid
         self.start_date = time.time()
         self._phase = _RUNNING
@@ -655,15 +804,13 @@ class ProcessBase(Scoped):
             except OSError:
                 data = b""
             if not data:
-                buf.feed_bytes(self, self._filter_output(s, b""), eof=True)
+                buf.feed_bytes(self, b"", eof=True)
                 return
-            data = self._filter_output(s, data)
-            if data:
-                buf.feed_bytes(self, data)
+            buf.feed_bytes(self, data)
 
     def _start_failed(self, e: BaseException) -> None:
         self.error = True
-        self.error_reason = _describe_error(e)
+        self.error_reason = describe_start_error(e)
         self.start_date = time.time()
         self._phase = _RUNNING
         if self._started_event is not None:
@@ -738,11 +885,11 @@ class ProcessBase(Scoped):
         if self.exit_code is not None:
             fields.append(f"exit_code={self.exit_code}")
         if self.exit_signal is not None:
-            fields.append(f"exit_signal={_signal_name(self.exit_signal)}")
+            fields.append(f"exit_signal={signal_name(self.exit_signal)}")
         for flag in ("killed", "timeouted", "forced_kill", "expect_fail", "write_error"):
             if getattr(self, flag):
                 fields.append(f"{flag}=True")
-        if self.error:
+        if self.error_reason:
             fields.append(f"error_reason={self.error_reason!r}")
         if self.start_date is not None and self.end_date is not None:
             fields.append(f"duration={self.end_date - self.start_date:.3f}s")
@@ -755,14 +902,15 @@ class ProcessBase(Scoped):
     def __repr__(self) -> str:
         return f"<{self._kind} {self.name!r} {self.status.value}>"
 
-    def failure_summary(self) -> str:
-        """One line: which process, on which host, what went wrong."""
-        where = f" on {self.host}" if self.host is not None else ""
+    def failure_reason(self) -> str:
+        """What went wrong, without saying where: ``failed: exit code 1 — stderr: 'No such
+        file'``, ``unreachable: Connection refused``, ``timeout``..."""
         what: str = self.status.value
         if self.error_reason:
-            what += f": {self.error_reason}"
+            reason = self.error_reason
+            what = reason if reason.startswith(what + ":") else f"{what}: {reason}"
         elif self.exit_signal is not None:
-            what += f": killed by {_signal_name(self.exit_signal)}"
+            what += f": killed by {signal_name(self.exit_signal)}"
         elif self.exit_code:
             what += f": exit code {self.exit_code}"
         if self.expect_fail:
@@ -770,8 +918,14 @@ class ProcessBase(Scoped):
         if self.write_error:
             what += " (write failed)"
         last = self.stderr.strip().splitlines()[-1:] if self._capture[STDERR] else []
-        tail = f" — stderr: {last[0][:200]!r}" if last and not self.error_reason else ""
-        return f"{self.name!r}{where}: {what}{tail}"
+        if last and not self.error_reason:
+            what += f" — stderr: {last[0][:200]!r}"
+        return what
+
+    def failure_summary(self) -> str:
+        """One line: which process, on which host, what went wrong."""
+        where = f" on {self.host}" if self.host is not None else ""
+        return f"{self.name!r}{where}: {self.failure_reason()}"
 
     def dump(self) -> str:
         """``str(self)`` followed by the (compacted) stdout and stderr."""
@@ -782,32 +936,6 @@ class ProcessBase(Scoped):
         if self.stderr:
             out += f"\n{style.emph('stderr:')}\n{compact_output(self.stderr, threshold)}"
         return out
-
-
-class Process(ProcessBase):
-    """A local OS process, in its own process group.
-
-    ``cmd`` is an argv sequence, or a string split with :func:`shlex.split`; with
-    ``shell=True`` it is run by ``/bin/sh -c``. See :class:`ProcessBase` for the rest.
-    """
-
-    _kind = "Process"
-
-    def argv(self) -> list[str]:
-        """The argv actually executed."""
-        if self.shell:
-            return ["/bin/sh", "-c", str_from_cmdline(self.cmd)]
-        if isinstance(self.cmd, str):
-            return shlex.split(self.cmd)
-        return list(self.cmd)
-
-    async def _spawn(self) -> Channel:
-        env = None
-        if self.env is not None:
-            import os
-
-            env = {**os.environ, **self.env}
-        return await spawn_local(self.argv(), env=env, cwd=self.cwd, pty=self.pty, stdin=self.stdin)
 
 
 # ------------------------------------------------------------------ helpers
@@ -826,40 +954,6 @@ def _check_cmd(cmd: object) -> None:
                 raise TypeError(f"command arguments must be strings, got {part!r} in {cmd!r}")
         return
     raise TypeError(f"command must be a string or a sequence of strings, got {cmd!r}")
-
-
-def _compile(regexes: RegexLike | Sequence[RegexLike]) -> list[re.Pattern[str]]:
-    items: Sequence[RegexLike] = (
-        [regexes] if isinstance(regexes, str | re.Pattern) else list(regexes)
-    )
-    if not items:
-        raise ValueError("expect() needs at least one regex")
-    return [r if isinstance(r, re.Pattern) else re.compile(r, re.MULTILINE) for r in items]
-
-
-def _pattern_list(patterns: list[re.Pattern[str]]) -> list[str]:
-    return [p.pattern for p in patterns]
-
-
-def _describe_error(e: BaseException) -> str:
-    if isinstance(e, FileNotFoundError) and e.filename:
-        return f"command not found: {e.filename}"
-    if isinstance(e, OSError) and e.errno == 24:
-        return (
-            "too many open files (EMFILE): raise the limit (ulimit -n) or run fewer "
-            "processes at once"
-        )
-    if isinstance(e, OSError) and e.strerror:
-        name = f": {e.filename}" if e.filename else ""
-        return f"{e.strerror}{name}"
-    return str(e) or type(e).__name__
-
-
-def _signal_name(sig: int) -> str:
-    try:
-        return _signal.Signals(sig).name
-    except ValueError:
-        return str(sig)
 
 
 def _call_handler(func: Any, process: ProcessBase) -> None:

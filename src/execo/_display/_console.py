@@ -16,8 +16,8 @@ import anyio
 
 from .._core._host import Host, fold_hosts
 from .._core._log import style
-from .._core._output import LineHandler, Stream
-from .._core._process import ProcessBase
+from .._core._output import Stream
+from .._core._process import LineHandler, ProcessBase
 
 __all__ = [
     "GatheredOutput",

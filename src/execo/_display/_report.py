@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._core._host import fold_hosts
 from .._core._log import style
 from .._core._process import ProcessBase
+from .._core._stats import HasStats, aggregate_stats, empty_stats
 
 if TYPE_CHECKING:
     import os
@@ -22,20 +23,6 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 __all__ = ["Report", "aggregate_stats", "empty_stats", "processes_of"]
-
-_COUNTERS = (
-    "num_processes",
-    "num_started",
-    "num_ended",
-    "num_errors",
-    "num_timeouts",
-    "num_forced_kills",
-    "num_non_zero_exit_codes",
-    "num_expect_fail",
-    "num_write_error",
-    "num_ok",
-    "num_finished_ok",
-)
 
 # (column title, counter, shown even when zero everywhere)
 _COLUMNS = (
@@ -51,34 +38,6 @@ _COLUMNS = (
     ("write errors", "num_write_error", False),
 )
 _FAILURE_KEYS = frozenset(key for _, key, always in _COLUMNS if not always)
-
-
-class HasStats(Protocol):
-    """Anything with a ``stats()`` record: a Process, an Action, a Report."""
-
-    def stats(self) -> dict[str, Any]: ...
-
-
-def empty_stats(name: str = "") -> dict[str, Any]:
-    """A stats record with every counter at zero."""
-    record: dict[str, Any] = {"name": name, "start_date": None, "end_date": None}
-    record.update(dict.fromkeys(_COUNTERS, 0))
-    record["sub_stats"] = []
-    return record
-
-
-def aggregate_stats(records: Sequence[dict[str, Any]], name: str = "") -> dict[str, Any]:
-    """Sum the counters; earliest start; latest end, or None while anything runs."""
-    out = empty_stats(name)
-    starts = [r["start_date"] for r in records if r["start_date"] is not None]
-    ends = [r["end_date"] for r in records]
-    out["start_date"] = min(starts) if starts else None
-    out["end_date"] = (
-        None if not ends or any(e is None for e in ends) else max(e for e in ends if e is not None)
-    )
-    for key in _COUNTERS:
-        out[key] = sum(int(r.get(key, 0)) for r in records)
-    return out
 
 
 def processes_of(obj: object) -> list[ProcessBase]:

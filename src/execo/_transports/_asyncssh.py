@@ -4,37 +4,35 @@ A channel object lives on the caller's loop (trio or asyncio); its driver task l
 pool's asyncio loop and talks to asyncssh. Output, exit status and errors come back through
 the bridge as callbacks, in order.
 
-The command is wrapped as with OpenSSH (``echo __EXECO_RPID__ $$ >&2; cmd``): the remote
+The command is wrapped by the remote-command protocol (:mod:`._remote_command`): the remote
 shell leads its own process group and reports its pid. Killing sends the SSH ``signal``
-request (a fast path, which old sshds ignore), then runs ``remote_kill_script`` (SIGTERM to
-the group, SIGKILL after the grace period) in a fresh session on the same connection (or
-another pooled one when that one is full or gone). A channel that never connected is simply
-cancelled: nothing runs remotely yet.
+request (a fast path, which old sshds ignore), then runs the kill script (the signal to the
+group, SIGKILL after the grace period) in a fresh session on the same connection (or another
+pooled one when that one is full or gone). A channel that never connected is simply
+cancelled: nothing runs remotely yet. A batch (the processes of an action, or a lone
+process) takes its connections from the enclosing :func:`~execo.ssh_pool`, or opens a pool of
+its own for its duration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
+import signal as _signal
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 import asyncssh
 
-from .._core._channel import ByteSource, ExitStatus
-from .._core._config import EffectiveConnectionParams
-from .._core._host import Host
-from .._core._process import ProcessBase
-from ._sshpool import SshPool, _Conn
+from .._core._channel import ByteSource, ChannelInfo, ExitStatus, check_signal
+from ._base import Batch, CommandRequest, CopyRequest, Request
+from ._remote_command import RemoteCommand
+from ._sshpool import SshPool, _Conn, ssh_pool
 from ._sshtarget import TargetKey, describe_connect_error
 
-if TYPE_CHECKING:
-    from ._openssh import SshProcess
-
-__all__ = ["AsyncsshChannel", "SftpProcess", "channel_pool"]
+__all__ = ["AsyncsshChannel", "AsyncsshTransport"]
 
 
 class _Stream:
@@ -69,28 +67,17 @@ class _Stream:
             await self._event.wait()
 
 
-async def channel_pool() -> tuple[SshPool, bool]:
-    """The current pool, or a private one (and True: the caller must close it)."""
-    pool = SshPool.current()
-    if pool is not None:
-        return pool, False
-    pool = SshPool()
-    pool.open()
-    return pool, True
-
-
 class _Base:
     """What command and SFTP channels share: driver task, status, kill by cancellation."""
 
     pid: int | None = None
 
-    def __init__(self, pool: SshPool, private: bool, key: TargetKey) -> None:
+    def __init__(self, pool: SshPool, key: TargetKey, info: ChannelInfo) -> None:
         self._pool = pool
-        self._private = private
         self._key = key
         self._status: ExitStatus | None = None
         self._exited = anyio.Event()
-        self.connect_error: str | None = None
+        self.info = info
         self._task: asyncio.Task[None] | None = None
         self._aborted = False
         self._conn: _Conn | None = None
@@ -100,7 +87,7 @@ class _Base:
 
     def _begin(self) -> None:  # asyncio side
         if self._aborted:
-            self._deliver_status(ExitStatus(None, int(signal.SIGTERM)))
+            self._deliver_status(ExitStatus(None, int(_signal.SIGTERM)))
             return
         self._task = asyncio.get_running_loop().create_task(self._drive())
 
@@ -113,7 +100,8 @@ class _Base:
     def _finish(self, status: ExitStatus, error: str | None) -> None:  # host side
         if self._status is not None:
             return
-        self.connect_error = error
+        if error is not None:
+            self.info.connect_error = error
         self._end_streams()
         self._status = status
         self._exited.set()
@@ -142,8 +130,6 @@ class _Base:
         with anyio.CancelScope(shield=True):
             if self._status is None:
                 await self._cancel_driver()
-            if self._private:
-                await self._pool.aclose()
 
 
 class _Session(asyncssh.SSHClientSession[bytes]):
@@ -164,9 +150,9 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 
     def exit_signal_received(self, signal_: str, core_dumped: bool, msg: str, lang: str) -> None:
         try:
-            self.exit_signal = int(signal.Signals[f"SIG{signal_}"])
+            self.exit_signal = int(_signal.Signals[f"SIG{signal_}"])
         except KeyError:
-            self.exit_signal = int(signal.SIGTERM)
+            self.exit_signal = int(_signal.SIGTERM)
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -178,23 +164,19 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 class AsyncsshChannel(_Base):
     """A remote command in a session of a pooled asyncssh connection."""
 
-    def __init__(
-        self,
-        process: SshProcess,
-        pool: SshPool,
-        private: bool,
-        key: TargetKey,
-        command: str,
-    ) -> None:
-        super().__init__(pool, private, key)
-        self._process = process
-        self._command = command
-        self._pty = process.pty
-        self._stdin = process.stdin
+    def __init__(self, request: CommandRequest, pool: SshPool, key: TargetKey) -> None:
+        self._remote = RemoteCommand(request.command, pty=request.pty)
+        super().__init__(pool, key, self._remote.info)
+        self._request = request
+        self._command = self._remote.wrapped
+        self._pty = request.pty
+        self._stdin = request.stdin
         self._out = _Stream()
         self._err = _Stream()
-        self.stdout: ByteSource | None = self._out
-        self.stderr: ByteSource | None = None if self._pty else self._err
+        self.stdout: ByteSource | None = self._remote.source(self._out, marker=self._pty)
+        self.stderr: ByteSource | None = (
+            None if self._pty else self._remote.source(self._err, marker=True)
+        )
         self._chan: asyncssh.SSHClientChannel[bytes] | None = None
         self._session: _Session | None = None
         self._opened: asyncio.Future[bool] | None = None
@@ -228,16 +210,22 @@ class AsyncsshChannel(_Base):
                 elif session.exit_signal is not None:
                     status = ExitStatus(None, session.exit_signal)
         except asyncio.CancelledError:
-            status = ExitStatus(None, int(signal.SIGTERM))
+            status = ExitStatus(None, int(_signal.SIGTERM))
             if self._chan is not None:
                 self._chan.close()
         except Exception as e:
+            reason = describe_connect_error(e)
             if self._chan is None:
-                error = describe_connect_error(e)
+                error = reason
+            else:  # the session was open: the connection broke under the command
+                self._pool.bridge.to_host(self._failed_after_open, reason)
         finally:
             if not self._opened.done():
                 self._opened.set_result(False)
             self._deliver_status(status, error)
+
+    def _failed_after_open(self, reason: str) -> None:  # host side
+        self.info.error = f"the SSH session failed: {reason}"
 
     async def _open_session(
         self, conn: asyncssh.SSHClientConnection
@@ -287,37 +275,42 @@ class AsyncsshChannel(_Base):
 
     # --------------------------------------------------------------- kill
 
-    def signal_group(self, sig: int) -> None:
-        name = signal.Signals(sig).name.removeprefix("SIG")
-        self._pool.bridge.to_loop(self._send_signal, name)
-
     def _send_signal(self, name: str) -> None:  # asyncio side
         if self._chan is not None:
             with contextlib.suppress(OSError, asyncssh.Error, ValueError):
                 self._chan.send_signal(name)
 
-    async def terminate(self, grace: float) -> bool:
-        from ._openssh import remote_kill_script
+    def _bound(self, grace: float) -> float:
+        return self._request.params.connect_timeout + grace + 5
 
-        p = self._process
-        forced = False
+    async def signal(self, sig: int) -> None:
+        name = _signal.Signals(check_signal(sig)).name.removeprefix("SIG")
+        if self._status is None and await self._pool.call(self._opening_or_open):
+            self._pool.bridge.to_loop(self._send_signal, name)  # fast path (sshd >= 7.9)
+            await self._remote.signal(self._run_script, sig=sig, bound=self._bound(0))
+
+    async def terminate(self, grace: float, sig: int = _signal.SIGTERM) -> bool:
         if not await self._pool.call(self._abort_unless_opening):
             await self._exited.wait()  # never got as far as starting the command
             return False
-        if p.remote_pid is None and self._status is None:
-            # The marker may be in flight: the command might have started.
-            with anyio.move_on_after(grace):
-                while p.remote_pid is None and not p._marker_done and p._marker_event:
-                    await p._marker_event.wait()
-        if p.remote_pid is not None and self._status is None:
-            script = remote_kill_script(p.remote_pid, grace)
-            with anyio.move_on_after(p.params.connect_timeout + grace + 5):
-                forced = await self._pool.call(self._kill_remote, script)
+        name = _signal.Signals(check_signal(sig)).name.removeprefix("SIG")
+        self._pool.bridge.to_loop(self._send_signal, name)  # fast path (sshd >= 7.9)
+        forced = await self._remote.kill(
+            self._run_script,
+            grace=grace,
+            sig=sig,
+            bound=self._bound(grace),
+            exited=self.has_exited,
+        )
+        if self.info.remote_pid is not None and self._status is None:
             with anyio.move_on_after(min(grace, 2.0)):
                 await self._exited.wait()
         if self._status is None:
             await self._cancel_driver()
         return forced
+
+    async def _opening_or_open(self) -> bool:  # asyncio side
+        return self._opening
 
     async def _abort_unless_opening(self) -> bool:  # asyncio side
         if self._opening:
@@ -325,8 +318,10 @@ class AsyncsshChannel(_Base):
         self._abort()
         return False
 
-    async def _kill_remote(self, script: str) -> bool:  # asyncio side
-        self._send_signal("TERM")  # fast path: sshd >= 7.9 passes it to the shell
+    async def _run_script(self, script: str) -> int | None:
+        return await self._pool.call(self._run_remote, script)
+
+    async def _run_remote(self, script: str) -> int | None:  # asyncio side
         result: asyncssh.SSHCompletedProcess | None = None
         if self._conn is not None and not self._conn.closed:
             try:
@@ -338,30 +333,23 @@ class AsyncsshChannel(_Base):
                 result, conn = await self._pool.session(
                     self._key, lambda c: c.run(script, check=False)
                 )
-                self._pool.release(conn)
-            except Exception:
-                return False
-        return result is not None and result.exit_status == 9
+            except Exception as e:
+                raise OSError(describe_connect_error(e)) from e
+            self._pool.release(conn)
+        assert result is not None
+        return result.exit_status
 
 
 class _SftpChannel(_Base):
     """An SFTP transfer in a session of a pooled connection; errors go to stderr."""
 
-    stdout = None
+    stdout: ByteSource | None = None
 
-    def __init__(
-        self,
-        pool: SshPool,
-        private: bool,
-        key: TargetKey,
-        put: bool,
-        sources: Sequence[str],
-        destination: str,
-    ) -> None:
-        super().__init__(pool, private, key)
-        self._put = put
-        self._sources = list(sources)
-        self._destination = destination
+    def __init__(self, request: CopyRequest, pool: SshPool, key: TargetKey) -> None:
+        super().__init__(pool, key, ChannelInfo())
+        self._put = request.direction == "put"
+        self._sources = list(request.sources)
+        self._destination = request.destination
         self._err = _Stream()
         self.stderr: ByteSource | None = self._err
         self._start()
@@ -389,7 +377,7 @@ class _SftpChannel(_Base):
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(sftp.wait_closed(), 5)
         except asyncio.CancelledError:
-            status = ExitStatus(None, int(signal.SIGTERM))
+            status = ExitStatus(None, int(_signal.SIGTERM))
         except Exception as e:
             if connected:
                 message = str(e) or type(e).__name__
@@ -415,7 +403,10 @@ class _SftpChannel(_Base):
     async def close_stdin(self) -> None:
         pass
 
-    async def terminate(self, grace: float) -> bool:
+    async def signal(self, sig: int) -> None:
+        pass  # a transfer is no remote process: nothing to signal
+
+    async def terminate(self, grace: float, sig: int = _signal.SIGTERM) -> bool:
         await self._cancel_driver()
         return False
 
@@ -424,41 +415,35 @@ async def _start_sftp(conn: asyncssh.SSHClientConnection) -> asyncssh.SFTPClient
     return await conn.start_sftp_client()
 
 
-class SftpProcess(ProcessBase):
-    """A copy to (``put=True``) or from a host over SFTP, on a pooled asyncssh connection.
+@asynccontextmanager
+async def _pooled(requests: Sequence[Request]) -> AsyncIterator[Batch]:
+    if SshPool.current() is not None:
+        yield Batch()
+        return
+    async with ssh_pool():
+        yield Batch()
 
-    Made by :class:`~execo.Put` and :class:`~execo.Get` with the ``asyncssh`` tool. Sources
-    of a Get are remote glob patterns; a failure's message is on ``stderr``.
-    """
 
-    _kind = "SftpProcess"
+class AsyncsshTransport:
+    """Commands and SFTP copies as sessions of pooled in-process connections (asyncssh):
+    no process per command, connections shared through :func:`~execo.ssh_pool`."""
 
-    def __init__(
-        self,
-        host: Host,
-        params: EffectiveConnectionParams,
-        *,
-        put: bool,
-        sources: Sequence[str],
-        destination: str,
-        **kwargs: Any,
-    ) -> None:
-        verb = "put" if put else "get"
-        super().__init__(f"sftp {verb} {' '.join(sources)} {destination}", **kwargs)
-        self.host = host
-        self.params = params
-        self.put = put
-        self.sources = list(sources)
-        self.destination = destination
+    name = "asyncssh"
 
-    async def _spawn(self) -> Any:
-        assert self.host is not None
-        pool, private = await channel_pool()
-        key = pool.target_for(self.params, self.host.address)
-        return _SftpChannel(pool, private, key, self.put, self.sources, self.destination)
+    def validate(self, requests: Sequence[Request]) -> None:
+        pass
 
-    def _on_exit(self, status: ExitStatus) -> None:
-        self._channel_unreachable()
+    def batch(self, requests: Sequence[Request]) -> AbstractAsyncContextManager[Batch]:
+        return _pooled(requests)
+
+    async def open(self, request: Request) -> AsyncsshChannel | _SftpChannel:
+        pool = SshPool.current()
+        if pool is None:
+            raise RuntimeError("an asyncssh channel is opened inside its batch (a pool)")
+        key = pool.target_for(request.params, request.host.address)
+        if isinstance(request, CopyRequest):
+            return _SftpChannel(request, pool, key)
+        return AsyncsshChannel(request, pool, key)
 
     def __repr__(self) -> str:
-        return f"<SftpProcess {self.name!r} on {self.host} {self.status.value}>"
+        return "AsyncsshTransport()"

@@ -1,9 +1,9 @@
-"""The taktuk transport: one local ``taktuk`` process drives every host of an action.
+"""The taktuk transport: one local ``taktuk`` process drives every host of a batch.
 
-A :class:`TaktukSession` runs taktuk, reads its records (see :mod:`execo._taktuk_protocol`)
-and feeds one :class:`TaktukProcess` per host through a channel of its own, so a host's
-process has the state model, output handling, ``expect``, ``lines`` and timeout of every
-other process.
+A :class:`TaktukSession` runs taktuk, reads its records (see :mod:`._taktuk_protocol`) and
+feeds one channel per host, so a host's process has the state model, output handling,
+``expect``, ``lines`` and timeout of every other process. :class:`TaktukTransport` opens one
+session per batch (the processes of an action, or a lone process).
 
 Killing (timeout, ``kill()``, cancellation): taktuk's ``quit`` leaves running commands
 behind, and so does killing taktuk itself. Every remote command therefore reports its shell's
@@ -11,36 +11,32 @@ pid (the leader of the command's process group: taktuk runs each command as ``sh
 group of its own). A kill sends taktuk ``<ranks> kill 15`` (the requests of every process
 killed at the same moment go out as one command), escalates to ``kill 9`` after the grace
 period, and if the host still has not ended (the taktuk tree is broken, or taktuk itself
-died) kills the process group through a fresh ssh connection, as :class:`SshProcess` does.
+died) kills the process group through a fresh ssh connection, as the OpenSSH transport does.
+The signal asked for is the one sent (``<ranks> kill <signal>``).
 """
 
 from __future__ import annotations
 
 import collections
+import contextvars
 import os
 import shutil
-import signal
+import signal as _signal
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import ClassVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 import anyio.abc
 
-from .._core._channel import ByteSource, Channel, ExitStatus, LocalChannel, spawn_local
-from .._core._config import (
-    ConnectionParamsLike,
-    EffectiveConnectionParams,
-    configuration,
-    resolve_connection_params,
-)
-from .._core._errors import ExecoUsageError
-from .._core._host import Host, HostLike
+from .._core._channel import ByteSource, ChannelInfo, ExitStatus, check_signal
+from .._core._config import EffectiveConnectionParams
+from .._core._host import Host
+from .._core._local import LocalChannel, spawn_local
 from .._core._log import logger
-from .._core._process import ProcessBase
-from .._core._util import UNSET, str_from_cmdline
-from ._openssh import _MARKER, _PREFIX, remote_kill_script, ssh_argv
+from ._base import Batch, CommandRequest, CopyRequest, Request
+from ._openssh import ssh_argv
+from ._remote_command import kill_script, parse_marker, wrap
 from ._taktuk_protocol import (
     Record,
     State,
@@ -51,7 +47,7 @@ from ._taktuk_protocol import (
     taktuk_argv,
 )
 
-__all__ = ["TaktukProcess", "TaktukSession"]
+__all__ = ["TaktukSession", "TaktukTransport"]
 
 _QUIT_TIMEOUT = 5.0  # taktuk's own exit after "quit", before we kill it
 _SSH_KILLERS = 32  # fresh ssh connections at once when taktuk cannot kill
@@ -93,6 +89,7 @@ class _Host:
     """What the session knows about one host (one position on taktuk's command line)."""
 
     def __init__(self, position: int, host: Host, params: EffectiveConnectionParams) -> None:
+        self.info = ChannelInfo()
         self.position = position
         self.host = host
         self.params = params
@@ -104,9 +101,6 @@ class _Host:
         self.out = _FeedSource()
         self.err = _FeedSource()
         self.seen_stderr = False
-        self.remote_pid: int | None = None
-        self.unreachable: str | None = None
-        self.error: str | None = None
         self.connector_lines: list[str] = []
         self.kill_signal: int | None = None
         self.pending_input: list[bytes | None] = []  # None: close stdin
@@ -116,35 +110,32 @@ class _Host:
 
 
 class TaktukSession:
-    """One running taktuk and the hosts it drives (an internal of the taktuk actions).
+    """One running taktuk and the hosts it drives (the batch of a :class:`TaktukTransport`).
 
     Args:
-        hosts: the hosts, in order (duplicates allowed: each is a taktuk instance).
-        params: per host, its resolved connection parameters.
-        action_params: the parameters of the action (taktuk binary and options).
-        commands: per host, the remote command (None for file transfers).
-        transfers: for file transfers: per host, the ``(kind, sources, destination)`` to
-            send once the network is up, ``kind`` being ``"put"`` or ``"get"``.
+        requests: per host, in order (duplicates allowed: each is a taktuk instance), the
+            command to run, or the copy to make; all commands or all copies. The taktuk
+            binary and its options are those of the first request's parameters (they do not
+            depend on the host).
+
+    Raises:
+        ValueError: commands and copies mixed, or a command line too long for the system.
     """
 
-    def __init__(
-        self,
-        hosts: Sequence[Host],
-        params: Sequence[EffectiveConnectionParams],
-        action_params: EffectiveConnectionParams,
-        *,
-        commands: Sequence[str] | None = None,
-        transfers: Sequence[tuple[str, Sequence[str], str]] | None = None,
-    ) -> None:
-        self._hosts = [
-            _Host(i + 1, h, p) for i, (h, p) in enumerate(zip(hosts, params, strict=True))
-        ]
+    def __init__(self, requests: Sequence[Request]) -> None:
+        commands = [r for r in requests if isinstance(r, CommandRequest)]
+        copies = [r for r in requests if isinstance(r, CopyRequest)]
+        if commands and copies:
+            raise ValueError("one taktuk runs either commands or copies, not both")
+        self._hosts = [_Host(i + 1, r.host, r.params) for i, r in enumerate(requests)]
         targets = [
-            (p.rewritten_address(h.address), connector_command(p))
-            for h, p in zip(hosts, params, strict=True)
+            (r.params.rewritten_address(r.host.address), connector_command(r.params))
+            for r in requests
         ]
-        wrapped = None if commands is None else [_PREFIX + c for c in commands]
-        self.argv = taktuk_argv(action_params, targets, wrapped)
+        wrapped = [wrap(r.command, pty=False) for r in commands] if commands else None
+        action_params = requests[0].params if requests else None
+        self.argv = taktuk_argv(action_params, targets, wrapped) if action_params else []
+        transfers = [(r.direction, r.sources, r.destination) for r in copies] or None
         self._transfers = transfers
         # Local sources that do not exist, checked now (not on the event loop later).
         self._missing = {
@@ -170,7 +161,7 @@ class TaktukSession:
 
     # ----------------------------------------------------------- process side
 
-    async def channel(self, index: int, grace: float) -> Channel:
+    async def channel(self, index: int, grace: float) -> _HostChannel:
         """The channel of host ``index`` (0-based), once its command has started (or the
         host has ended: unreachable...), so that a process's timeout counts from the start
         of its command, not from the connection; file transfers have no command to wait for.
@@ -250,17 +241,17 @@ class TaktukSession:
 
     async def _finalize(self, reason: str) -> None:
         """End every host still open; kill what may still run remotely (taktuk is gone)."""
-        orphans = [h for h in self._hosts if not h.ended.is_set() and h.remote_pid is not None]
+        orphans = [h for h in self._hosts if not h.ended.is_set() and h.info.remote_pid is not None]
         if orphans:
             await _ssh_kill_all(orphans, grace=0.5)
         for h in self._hosts:
             if h.ended.is_set():
                 continue
-            if not h.connected and h.unreachable is None and h.kill_signal is None:
+            if not h.connected and h.info.connect_error is None and h.kill_signal is None:
                 why = self._stderr.decode(errors="replace").strip().splitlines()
-                h.unreachable = why[-1] if why else "taktuk never reached the host"
-            elif h.kill_signal is None and h.error is None:
-                h.error = reason
+                h.info.connect_error = why[-1] if why else "taktuk never reached the host"
+            elif h.kill_signal is None and h.info.start_error is None:
+                h.info.start_error = reason
             self._end(h, h.status or ExitStatus(None, None))
 
     # ---------------------------------------------------------------- reading
@@ -304,8 +295,9 @@ class TaktukSession:
         elif r.kind == "R":
             if not h.seen_stderr:
                 h.seen_stderr = True
-                if r.data.startswith(_MARKER + b" ") and r.data[len(_MARKER) + 1 :].isdigit():
-                    h.remote_pid = int(r.data[len(_MARKER) + 1 :])
+                pid = parse_marker(r.data)
+                if pid is not None:
+                    h.info.remote_pid = pid
                     return
             h.err.feed(r.data + (b"\n" if r.eol else b""))
         elif r.kind == "S" and r.code is not None:
@@ -339,9 +331,10 @@ class TaktukSession:
             code == State.CONNECTION_LOST and not h.ended.is_set()
         ):
             if code == State.CONNECTION_FAILED:
-                h.unreachable = h.connector_lines[-1] if h.connector_lines else "connection failed"
+                lines = h.connector_lines
+                h.info.connect_error = lines[-1] if lines else "connection failed"
             else:
-                h.unreachable = "connection lost"
+                h.info.connect_error = "connection lost"
             self._end(h, ExitStatus(None, None))
             await self._maybe_send_transfers()
         elif code == State.NUMBERED and r.rank is not None:
@@ -355,7 +348,7 @@ class TaktukSession:
                 h.rank = r.rank
             self._after_start(h)
         elif code == State.COMMAND_FAILED:
-            h.error = "taktuk could not execute the command"
+            h.info.start_error = "taktuk could not execute the command"
             self._end(h, ExitStatus(None, None))
         elif code == State.COMMAND_TERMINATED:
             self._end(h, h.status or ExitStatus(None, None))
@@ -409,8 +402,8 @@ class TaktukSession:
             for src in sources:
                 groups.setdefault((kind, src, dest), []).append(h.rank)
         lines = []
-        for (kind, src, dest), ranks in groups.items():
-            if kind == "put" and src in self._missing:
+        for (verb, src, dest), ranks in groups.items():
+            if verb == "put" and src in self._missing:
                 # taktuk would fail the whole command at the root, for every host.
                 for h in self._hosts:
                     if h.rank in ranks:
@@ -420,7 +413,7 @@ class TaktukSession:
                 continue
             opening, closing = delimiters_for(src, dest)
             lines.append(
-                f"{rank_set(ranks)} {kind} {opening} {src} {closing} {opening} {dest} {closing}\n"
+                f"{rank_set(ranks)} {verb} {opening} {src} {closing} {opening} {dest} {closing}\n"
             )
         if lines:
             await self._send("".join(lines).encode())
@@ -456,9 +449,10 @@ class TaktukSession:
             return
         await self._send(self._input_line(h.rank, data))
 
-    async def _signal(self, h: _Host, sig: int) -> None:
+    async def _queue_signal(self, h: _Host, sig: int, *, kill: bool = True) -> None:
         """Queue ``sig`` for ``h`` and send every queued kill of that signal as one command."""
-        h.kill_signal = sig
+        if kill:
+            h.kill_signal = sig
         self._kill_queue.setdefault(sig, set()).add(h)
         await anyio.sleep(0.01)  # let the other processes killed at this moment queue theirs
         queued = self._kill_queue.pop(sig, set())
@@ -469,31 +463,37 @@ class TaktukSession:
         target = "broadcast" if len(ranks) == len(running) else rank_set(ranks)
         await self._send(f"{target} kill {sig}\n".encode())
 
-    async def kill(self, h: _Host, grace: float) -> bool:
-        """Kill the command of ``h``; returns whether SIGKILL was needed."""
+    async def send_signal(self, h: _Host, sig: int) -> None:
+        """Deliver ``sig`` to the command of ``h`` (its whole process group), nothing more."""
+        if not h.ended.is_set() and self._transfers is None:
+            await self._queue_signal(h, sig, kill=False)
+
+    async def kill(self, h: _Host, grace: float, sig: int = _signal.SIGTERM) -> bool:
+        """Kill the command of ``h`` with ``sig``, then SIGKILL after ``grace``; returns
+        whether SIGKILL was needed."""
         if h.ended.is_set():
             return False
         if self._transfers is not None:
             # No remote command to kill: stop taktuk itself when the session closes.
             self._abort = True
-            h.error = "transfer killed"
+            h.info.start_error = "transfer killed"
             self._end(h, ExitStatus(None, None))
             return False
-        await self._signal(h, signal.SIGTERM)
+        await self._queue_signal(h, sig)
         with anyio.move_on_after(grace):
             await h.ended.wait()
         if h.ended.is_set():
             return False
-        await self._signal(h, signal.SIGKILL)
+        await self._queue_signal(h, _signal.SIGKILL)
         with anyio.move_on_after(min(grace, 2.0)):
             await h.ended.wait()
-        if not h.ended.is_set() and h.remote_pid is not None:
+        if not h.ended.is_set() and h.info.remote_pid is not None:
             await _ssh_kill_all([h], grace=0.5)
             with anyio.move_on_after(1.0):
                 await h.ended.wait()
         if not h.ended.is_set():
-            h.error = h.error or "killed; taktuk gave no exit status"
-            self._end(h, ExitStatus(None, signal.SIGKILL if h.started else None))
+            h.info.start_error = h.info.start_error or "killed; taktuk gave no exit status"
+            self._end(h, ExitStatus(None, _signal.SIGKILL if h.started else None))
         return True
 
 
@@ -516,17 +516,18 @@ async def _ssh_kill_all(hosts: Sequence[_Host], grace: float) -> None:
     limiter = anyio.CapacityLimiter(_SSH_KILLERS)
 
     async def one(h: _Host) -> None:
-        assert h.remote_pid is not None
+        assert h.info.remote_pid is not None
         argv = [
             *ssh_argv(h.params, h.host.address, pty=False),
-            remote_kill_script(h.remote_pid, grace),
+            kill_script(h.info.remote_pid, grace),
         ]
         async with limiter:
             with anyio.move_on_after(h.params.connect_timeout + grace + 5):
                 try:
                     channel = await spawn_local(argv, env=None, cwd=None, pty=False, stdin=False)
                 except OSError as e:
-                    logger.warning("cannot kill pid %s on %s: %s", h.remote_pid, h.host, e)
+                    h.info.kill_error = f"remote kill through ssh failed: {e.strerror or e}"
+                    logger.warning("cannot kill pid %s on %s: %s", h.info.remote_pid, h.host, e)
                     return
                 try:
                     await channel.wait()
@@ -540,13 +541,14 @@ async def _ssh_kill_all(hosts: Sequence[_Host], grace: float) -> None:
 
 
 class _HostChannel:
-    """The :class:`~execo._channel.Channel` of one host inside a taktuk session."""
+    """The channel of one host inside a taktuk session."""
 
     pid: int | None = None
 
     def __init__(self, session: TaktukSession, host: _Host) -> None:
         self._session = session
         self._host = host
+        self.info = host.info
         self.stdout: ByteSource | None = host.out
         self.stderr: ByteSource | None = host.err
 
@@ -564,84 +566,78 @@ class _HostChannel:
     async def close_stdin(self) -> None:
         await self._session.write(self._host, None)
 
-    async def terminate(self, grace: float) -> bool:
-        return await self._session.kill(self._host, grace)
+    async def signal(self, sig: int) -> None:
+        await self._session.send_signal(self._host, check_signal(sig))
+
+    async def terminate(self, grace: float, sig: int = _signal.SIGTERM) -> bool:
+        return await self._session.kill(self._host, grace, check_signal(sig))
 
     async def aclose(self) -> None:
         pass
 
 
-class TaktukProcess(ProcessBase):
-    """One host of a taktuk action (:class:`~execo.TaktukRemote`, ``TaktukPut``...).
-
-    It has the state model of every process (``exit_code``, ``exit_signal``, ``stdout`` with
-    its newlines, ``stderr``, ``timeouted``, ``killed``, ``status`` UNREACHABLE when taktuk
-    could not connect or lost the connection), and ``expect``, ``lines``, ``write``,
-    ``kill`` and ``timeout`` work as for any process. It runs only as part of its action:
-    the action's taktuk carries it.
-
-    Attributes:
-        remote_pid: pid of the remote shell, which leads the command's process group.
-    """
-
-    _kind: ClassVar[str] = "TaktukProcess"
-
-    def __init__(
-        self,
-        cmd: str | Sequence[str],
-        host: HostLike,
-        *,
-        connection_params: ConnectionParamsLike = None,
-        **kwargs: object,
-    ) -> None:
-        for bad in ("shell", "pty", "env", "cwd"):
-            if kwargs.get(bad):
-                raise TypeError(f"TaktukProcess does not support {bad}=")
-        host = Host.of(host)
-        self.connection_params = connection_params
-        self.params = resolve_connection_params(connection_params, host)
-        super().__init__(cmd, **kwargs)  # type: ignore[arg-type]
-        self.host = host
-        self._session: TaktukSession | None = None
-        self._index = 0
-        self.transfer: tuple[str, Sequence[str], str] | None = None
-
-    def _clear_state(self) -> None:
-        super()._clear_state()
-        self.remote_pid: int | None = None
+class _TaktukBatch(Batch):
+    def __init__(self, session: TaktukSession, requests: Sequence[Request]) -> None:
+        self.session = session
+        self.requests = list(requests)
+        self.index = {id(r): i for i, r in enumerate(self.requests)}
 
     @property
-    def remote_cmd(self) -> str:
-        """The command as the remote shell receives it (before our pid prefix)."""
-        return str_from_cmdline(self.cmd)
+    def local_pid(self) -> int | None:
+        return self.session.pid
 
-    def _attach(self, session: TaktukSession, index: int) -> None:
-        self._session = session
-        self._index = index
+    def position(self, request: Request) -> int | None:
+        i = self.index.get(id(request))
+        return i if i is not None and self.requests[i] is request else None
 
-    async def _spawn(self) -> Channel:
-        if self._session is None:
-            raise ExecoUsageError(
-                f"{self.name}: a TaktukProcess runs as part of its action (TaktukRemote...)"
-            )
-        grace = configuration["kill_timeout"] if self.kill_grace is UNSET else self.kill_grace
-        return await self._session.channel(self._index, float(grace))
 
-    def _on_exit(self, status: ExitStatus) -> None:
-        assert self._session is not None
-        h = self._session.host_state(self._index)
-        self.remote_pid = h.remote_pid
-        if h.unreachable is not None and not self.killed:
-            self._set_unreachable(h.unreachable)
-        elif h.error is not None and not self.killed:
-            self.error = True
-            self.error_reason = h.error
+_batches: contextvars.ContextVar[tuple[_TaktukBatch, ...]] = contextvars.ContextVar(
+    "execo_taktuk_batches", default=()
+)
 
-    def _state_fields(self) -> list[str]:
-        fields = super()._state_fields()
-        if self.remote_pid is not None:
-            fields.append(f"remote_pid={self.remote_pid}")
-        return fields
+
+class TaktukTransport:
+    """Every command (or copy) of a batch carried by one local ``taktuk``, which deploys
+    itself along a tree of ssh connections: one local process for thousands of hosts."""
+
+    name = "taktuk"
+
+    def validate(self, requests: Sequence[Request]) -> None:
+        for r in requests:
+            if isinstance(r, CommandRequest) and r.pty:
+                raise ValueError(f"taktuk cannot give {r.host} a pty: no pty= with taktuk")
+            if isinstance(r, CopyRequest):
+                delimiters_for(*r.sources, r.destination)  # a path taktuk cannot carry
+        TaktukSession(requests)  # the command line fits the system's limits
+
+    def batch(self, requests: Sequence[Request]) -> AbstractAsyncContextManager[Batch]:
+        return self._batch(requests)
+
+    @asynccontextmanager
+    async def _batch(self, requests: Sequence[Request]) -> AsyncIterator[Batch]:
+        enclosing = _batches.get()
+        if requests and all(any(b.position(r) is not None for b in enclosing) for r in requests):
+            yield Batch()  # already carried by the taktuk of an enclosing batch
+            return
+        session = TaktukSession(requests)
+        batch = _TaktukBatch(session, requests)
+        token = _batches.set((*enclosing, batch))
+        try:
+            async with session.running():
+                yield batch
+        finally:
+            _batches.reset(token)
+
+    async def open(self, request: Request) -> _HostChannel:
+        for batch in reversed(_batches.get()):
+            i = batch.position(request)
+            if i is not None:
+                return await batch.session.channel(i, _grace_of(request))
+        raise RuntimeError("a taktuk channel is opened inside the batch that holds it")
 
     def __repr__(self) -> str:
-        return f"<TaktukProcess {self.name!r} on {self.host} {self.status.value}>"
+        return "TaktukTransport()"
+
+
+def _grace_of(request: Request) -> float:
+    return request.kill_grace if isinstance(request, CommandRequest) else 0.0

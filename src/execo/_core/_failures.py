@@ -1,0 +1,39 @@
+"""Saying what failed, where: failures grouped by command and reason, hosts folded (pure).
+
+``ProcessesFailed``, the warning a failed action logs, the ``execo`` command and the Report
+all describe failures the same way: one line per distinct (command, reason), naming the
+hosts folded (``node-[1-3]: 'false': failed: exit code 1``). A host's own address in the
+command or the reason is written ``{{{host}}}``, so that "cannot resolve node-1" and "cannot
+resolve node-2" are one reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ._host import fold_hosts
+
+if TYPE_CHECKING:
+    from ._process import ProcessBase
+
+__all__ = ["describe_failures"]
+
+
+def describe_failures(processes: Sequence[ProcessBase]) -> list[str]:
+    """One line per distinct (command, reason), naming the hosts folded, in order of first
+    appearance: ``node-[1-3]: 'false': failed: exit code 1``."""
+    groups: dict[tuple[str, str], list[ProcessBase]] = {}
+    for p in processes:
+        name, reason = p.name, p.failure_reason()
+        if p.host is not None:  # "echo n-1" and "echo n-2" are one command, as written
+            host = re.compile(rf"(?<![\w.-]){re.escape(p.host.address)}(?![\w-])")
+            name, reason = host.sub("{{{host}}}", name), host.sub("{{{host}}}", reason)
+        groups.setdefault((name, reason), []).append(p)
+    lines = []
+    for (name, reason), procs in groups.items():
+        hosts = fold_hosts(p.host for p in procs)
+        count = "" if hosts or len(procs) == 1 else f" ({len(procs)} processes)"
+        lines.append(f"{hosts + ': ' if hosts else ''}{name!r}: {reason}{count}")
+    return lines

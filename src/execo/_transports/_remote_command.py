@@ -1,0 +1,251 @@
+"""The remote-command protocol every remote transport speaks: the pid marker and the remote kill.
+
+Every remote command is wrapped as ``echo __EXECO_RPID__ $$ >&2; <command>`` (the marker on
+stdout with a pty, where stderr is merged): the remote shell runs the command, and sshd (or
+taktuk) makes that shell the leader of a process group of its own, so the reported pid names
+the whole remote process tree. The marker line is stripped from the output before anyone sees
+it. Killing runs :func:`kill_script` on the remote host (through whatever the transport can
+reach it with: a second ssh connection, a session of a pooled connection): the signal asked
+for to the group, then SIGKILL after the grace period, until only zombies are left.
+
+A command whose marker never arrived never started: the transports use that to tell an
+unreachable host from a command that failed. :class:`RemoteCommand` holds one command's side
+of all this, so that OpenSSH, asyncssh and taktuk share it.
+"""
+
+from __future__ import annotations
+
+import re
+import signal as _signal
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from .._core._channel import ByteSource, ChannelInfo
+
+__all__ = [
+    "MARKER",
+    "RemoteCommand",
+    "kill_script",
+    "parse_marker",
+    "signal_script",
+    "wrap",
+]
+
+MARKER = b"__EXECO_RPID__"
+_MARKER_LINE = re.compile(rb"__EXECO_RPID__ (\d+)\r?\n")
+_TAIL = 8192  # bytes of stderr kept to explain a failure to connect
+
+
+def wrap(command: str, *, pty: bool) -> str:
+    """``command`` behind the pid marker (on stderr, or on stdout with a pty)."""
+    echo = f"echo {MARKER.decode()} $$"
+    return f"{echo}; {command}" if pty else f"{echo} >&2; {command}"
+
+
+def parse_marker(line: bytes) -> int | None:
+    """The pid of a whole marker line (without its newline), or None if it is not one."""
+    head = MARKER + b" "
+    if line.startswith(head) and line[len(head) :].strip().isdigit():
+        return int(line[len(head) :].strip())
+    return None
+
+
+def _group_of(pid: int) -> str:
+    return f"g=$(ps -o pgid= -p {pid} 2>/dev/null | tr -d ' '); [ -n \"$g\" ] || exit 0; "
+
+
+def kill_script(pid: int, grace: float, sig: int = _signal.SIGTERM) -> str:
+    """Remote shell code: ``sig`` to the process group of ``pid``, SIGKILL after ``grace``.
+
+    The group is looked up from the pid (normally the same number: sshd makes the login
+    shell a group leader, but a forced command or wrapper may sit in between). The group
+    counts as gone once only zombies are left in it. Exits 9 when SIGKILL was needed, 0 when
+    the group is gone (or was never there).
+    """
+    steps = max(1, int(grace * 10))
+    alive = (
+        "ps -A -o pgid= -o stat= 2>/dev/null | "
+        "awk -v g=$g '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'"
+    )
+    return (
+        _group_of(pid) + f"kill -{int(sig)} -- -$g 2>/dev/null || exit 0; i=0; "
+        f"while {alive}; do "
+        f"if [ $i -ge {steps} ]; then kill -KILL -- -$g 2>/dev/null; exit 9; fi; "
+        "sleep 0.1; i=$((i+1)); done; exit 0"
+    )
+
+
+def signal_script(pid: int, sig: int) -> str:
+    """Remote shell code: ``sig`` to the process group of ``pid``, nothing more."""
+    return _group_of(pid) + f"kill -{int(sig)} -- -$g 2>/dev/null; exit 0"
+
+
+RunScript = Callable[[str], Awaitable[int | None]]
+"""How a transport runs a shell script on the command's host: its exit status (None if it
+gave none); raises OSError when the host cannot be reached."""
+
+
+class RemoteCommand:
+    """One remote command's side of the protocol: wrapper, marker, stderr tail, kill.
+
+    Create it on the caller's event loop (it holds an event); the transport feeds it the
+    stream that carries the marker through :meth:`source`, or, when it parses records
+    itself (taktuk), through :meth:`found_pid` / :meth:`no_marker`.
+    """
+
+    def __init__(self, command: str, *, pty: bool, info: ChannelInfo | None = None) -> None:
+        self.pty = pty
+        self.wrapped = wrap(command, pty=pty)
+        self.info = info if info is not None else ChannelInfo()
+        self._marker_done = False
+        self._marker_event = anyio.Event()
+        self._pending = b""
+        self._tail = bytearray()
+
+    # ------------------------------------------------------------- marker
+
+    @property
+    def marker_done(self) -> bool:
+        """The marker was seen, or its stream showed it will never come."""
+        return self._marker_done
+
+    def found_pid(self, pid: int) -> None:
+        self.info.remote_pid = pid
+        self.no_marker()
+
+    def no_marker(self) -> None:
+        if not self._marker_done:
+            self._marker_done = True
+            self._marker_event.set()
+
+    async def wait_marker(self) -> int | None:
+        """Wait until the marker arrived or will never arrive; the remote pid or None."""
+        await self._marker_event.wait()
+        return self.info.remote_pid
+
+    def strip(self, data: bytes) -> bytes:
+        """Feed the marker stream's next bytes (``b""``: its end); what is not the marker."""
+        if self._marker_done:
+            return data
+        buf = self._pending + data
+        if not data:  # end of stream before a full marker line
+            self._pending = b""
+            self.no_marker()
+            return buf
+        if len(buf) < len(MARKER) and MARKER.startswith(buf):
+            self._pending = buf
+            return b""
+        m = _MARKER_LINE.match(buf)
+        if m is None:
+            if buf.startswith(MARKER) and b"\n" not in buf and len(buf) < 64:
+                self._pending = buf
+                return b""  # the rest of the marker line is still coming
+            self._pending = b""
+            self.no_marker()
+            return buf
+        self._pending = b""
+        self.found_pid(int(m.group(1)))
+        return buf[m.end() :]
+
+    def source(
+        self, raw: ByteSource | None, *, marker: bool, tail: bool = False
+    ) -> ByteSource | None:
+        """``raw`` with the marker stripped (``marker``) and its end kept (``tail``)."""
+        if raw is None:
+            if marker:
+                self.no_marker()
+            return None
+        if not (marker or tail):
+            return raw
+        return _Filtered(self, raw, marker=marker, tail=tail)
+
+    def keep_tail(self, data: bytes) -> None:
+        self._tail += data
+        del self._tail[:-_TAIL]
+
+    def last_line(self) -> str | None:
+        """The last non-empty line of the kept stderr (a local client's error, say)."""
+        lines = self._tail.decode(errors="replace").strip().splitlines()
+        return lines[-1].strip() if lines else None
+
+    @property
+    def tail(self) -> str:
+        return self._tail.decode(errors="replace")
+
+    # --------------------------------------------------------------- kill
+
+    async def kill(
+        self,
+        run: RunScript,
+        *,
+        grace: float,
+        sig: int,
+        bound: float,
+        exited: Callable[[], bool],
+    ) -> bool:
+        """Kill the remote process group with ``sig``, SIGKILL after ``grace``.
+
+        If the marker is not there yet (still connecting), wait for it at most ``grace``:
+        the command may have started with its marker in flight. ``run`` executes the kill
+        script on the host, within ``bound`` seconds. Returns whether SIGKILL was needed;
+        a kill that could not be delivered is recorded in ``info.kill_error``.
+        """
+        if self.info.remote_pid is None and not exited():
+            with anyio.move_on_after(grace):
+                await self.wait_marker()
+        pid = self.info.remote_pid
+        if pid is None or exited():
+            return False
+        return await self._run(run, kill_script(pid, grace, sig), bound, "kill") == 9
+
+    async def signal(self, run: RunScript, *, sig: int, bound: float) -> None:
+        """Deliver ``sig`` to the remote process group (once the pid is known)."""
+        pid = self.info.remote_pid
+        if pid is None:
+            with anyio.move_on_after(bound):
+                pid = await self.wait_marker()
+        if pid is None:
+            self.info.kill_error = f"signal {sig} not delivered: the remote pid is unknown"
+            return
+        await self._run(run, signal_script(pid, sig), bound, f"signal {sig}")
+
+    async def _run(self, run: RunScript, script: str, bound: float, what: str) -> int | None:
+        status: int | None = None
+        with anyio.move_on_after(bound) as scope:
+            try:
+                status = await run(script)
+            except OSError as e:
+                self.info.kill_error = f"remote {what} failed: {e.strerror or e}"
+                return None
+        if scope.cancelled_caught:
+            self.info.kill_error = f"remote {what} timed out after {bound:.0f} s"
+        elif status not in (0, 9):
+            self.info.kill_error = f"remote {what} failed: the kill script exited {status}"
+        return status
+
+
+class _Filtered:
+    """A source with the marker stripped and/or its tail kept."""
+
+    __slots__ = ("_command", "_marker", "_raw", "_tail")
+
+    def __init__(
+        self, command: RemoteCommand, raw: ByteSource, *, marker: bool, tail: bool
+    ) -> None:
+        self._command = command
+        self._raw = raw
+        self._marker = marker
+        self._tail = tail
+
+    async def read(self) -> bytes:
+        while True:
+            try:
+                data = await self._raw.read()
+            except OSError:
+                data = b""
+            out = self._command.strip(data) if self._marker else data
+            if self._tail and out:
+                self._command.keep_tail(out)
+            if out or not data:
+                return out
