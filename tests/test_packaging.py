@@ -88,11 +88,11 @@ def test_readme_starts_with_the_two_set_up_commands() -> None:
 
 
 def test_the_core_works_without_the_extras() -> None:
-    """With matplotlib, httpx, keyring and networkx unimportable, execo and its command
+    """With asyncssh, matplotlib, httpx, keyring and networkx unimportable, execo and its command
     still work; the optional parts say which extra they need."""
     code = """
 import sys
-for name in ("matplotlib", "httpx", "keyring", "networkx"):
+for name in ("matplotlib", "httpx", "keyring", "networkx", "asyncssh"):
     sys.modules[name] = None
 import trio, execo
 from execo import Local, Report
@@ -101,6 +101,10 @@ async def main():
     print(Report([a]).to_string().splitlines()[0].split()[0])
     try:
         Report([a]).timeline("t.png")
+    except ImportError as e:
+        print(e)
+    try:
+        execo.Remote("true", "node-1", transport="asyncssh")
     except ImportError as e:
         print(e)
 trio.run(main)
@@ -114,4 +118,5 @@ except ImportError as e:
     lines = out.stdout.splitlines()
     assert lines[0] == "Name"
     assert "pip install 'execo[plot]'" in lines[1]
-    assert "pip install 'execo[g5k]'" in lines[2]
+    assert "pip install 'execo[asyncssh]'" in lines[2]
+    assert "pip install 'execo[g5k]'" in lines[3]

@@ -161,7 +161,7 @@ def test_reprs_for_ipython() -> None:
 def test_import_execo_stays_cheap() -> None:
     code = (
         "import sys, execo, execo.testbed\n"
-        "heavy = ('rich', 'ClusterShell', 'matplotlib', 'httpx', 'keyring')\n"
+        "heavy = ('rich', 'ClusterShell', 'matplotlib', 'httpx', 'keyring', 'asyncssh')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(heavy)}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

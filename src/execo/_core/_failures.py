@@ -18,7 +18,7 @@ from ._host import fold_hosts
 if TYPE_CHECKING:
     from ._process import ProcessBase
 
-__all__ = ["describe_failures"]
+__all__ = ["describe_failures", "outcome_summary"]
 
 
 def describe_failures(processes: Sequence[ProcessBase]) -> list[str]:
@@ -37,3 +37,25 @@ def describe_failures(processes: Sequence[ProcessBase]) -> list[str]:
         count = "" if hosts or len(procs) == 1 else f" ({len(procs)} processes)"
         lines.append(f"{hosts + ': ' if hosts else ''}{name!r}: {reason}{count}")
     return lines
+
+
+def outcome_summary(processes: Sequence[ProcessBase]) -> str:
+    """``4 processes: 3 ok, 1 failed (node-2)``, with what still runs or waits."""
+    n = len(processes)
+    parts = []
+    ok = sum(p.finished_ok for p in processes)
+    failed = [p for p in processes if p.ended and not p.ok]
+    running = sum(p.running for p in processes)
+    waiting = sum(not p.started for p in processes)
+    if waiting == n and n:
+        parts.append("not started")
+    else:
+        parts.append(f"{ok} ok")
+        if failed:
+            where = fold_hosts(p.host for p in failed)
+            parts.append(f"{len(failed)} failed" + (f" ({where})" if where else ""))
+        if running:
+            parts.append(f"{running} running")
+        if waiting:
+            parts.append(f"{waiting} not started")
+    return f"{n} process{'es' if n != 1 else ''}: {', '.join(parts)}"

@@ -290,6 +290,7 @@ class ProcessBase(Scoped):
         }
         self._name = options.get("name")
         self.host: Host | None = None
+        self._in_action = False  # set by the action that runs it: it logs the summary
         self._clear_state()
 
     # ------------------------------------------------------------------ state
@@ -836,15 +837,21 @@ class ProcessBase(Scoped):
         for h in self.lifecycle_handlers:
             _call_handler(h.end, self)
 
-    def _log_end(self) -> None:
-        warn = (
-            (self.error and not self.nolog_error)
-            or (self.timeouted and not self.nolog_timeout)
+    def _warns(self) -> bool:
+        """Whether its end is worth a warning: a failure neither ignored nor ``nolog_``."""
+        return bool(
+            (self.error and not (self.nolog_error or self.ignore_error))
+            or (self.timeouted and not (self.nolog_timeout or self.ignore_timeout))
             or (
-                (self.exit_code != 0 and not self.error)
-                and not (self.nolog_exit_code or self.killed)
+                (self.exit_code != 0 and not self.error and not self.timeouted)
+                and not (self.nolog_exit_code or self.ignore_exit_code or self.killed)
             )
         )
+
+    def _log_end(self) -> None:
+        """A warning with the whole dump for a failure on its own; within an action the dump
+        is logged at DEBUG, and the action logs one summary warning for all its failures."""
+        warn = self._warns() and not self._in_action
         level = logging.WARNING if warn else logging.DEBUG
         if logger.isEnabledFor(level):
             logger.log(level, "%s", self.dump())

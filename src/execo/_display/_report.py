@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._core._failures import outcome_summary
 from .._core._host import fold_hosts
 from .._core._log import style
 from .._core._process import ProcessBase
@@ -85,21 +86,9 @@ class Report:
         record["sub_stats"] = subs
         return record
 
-    def _summary(self) -> str:
-        s = self.stats()
-        failed = self.failed
-        text = f"{s['num_processes']} processes: {s['num_ok']} ok"
-        if failed:
-            text += f", {len(failed)} failed"
-            where = fold_hosts(p.host for p in failed)
-            if where:
-                text += f" ({where})"
-        if s["num_ended"] < s["num_started"]:
-            text += f", {s['num_started'] - s['num_ended']} running"
-        return text
-
     def __repr__(self) -> str:
-        return f"<Report {self.name!r} {len(self._objects)} objects, {self._summary()}>"
+        summary = outcome_summary(self.processes)
+        return f"<Report {self.name!r} {len(self._objects)} objects, {summary}>"
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self) if cycle else self.to_string())
