@@ -10,8 +10,9 @@ import inspect
 import io
 import os
 import re
+import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,37 @@ def write_file_block(block: Block, cwd: Path, home: Path) -> Path:
     return target
 
 
+BLOCK_TIMEOUT = 240.0
+"""Seconds a block may run: an example that hangs fails instead of stalling the suite."""
+
+
+class BlockTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(where: str) -> Iterator[None]:
+    def expired(signum: int, frame: object) -> None:
+        raise BlockTimeout(f"{where}: still running after {BLOCK_TIMEOUT:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, BLOCK_TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_block(
+    block: Block, ns: dict[str, Any], cwd: Path, home: Path, env: Mapping[str, str], path: Path
+) -> None:
+    """Run (or write, or skip) one block, within :data:`BLOCK_TIMEOUT`."""
+    with _deadline(f"{path.name}:{block.line}"):
+        _run_block(block, ns, cwd, home, env, path)
+
+
+def _run_block(
     block: Block, ns: dict[str, Any], cwd: Path, home: Path, env: Mapping[str, str], path: Path
 ) -> None:
     if block.action == "needs" and os.geteuid() != 0:

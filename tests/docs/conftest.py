@@ -85,6 +85,9 @@ def docs_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsClust
         cluster.stop()
 
 
+from tests.g5k.oar_cluster import oar_cluster  # noqa: E402, F401  (a session fixture)
+
+
 @pytest.fixture(scope="session")
 def docs_g5k_server() -> Iterator[object]:
     from tests.g5k.g5k_server import FakeG5kApi
@@ -116,6 +119,7 @@ class PageEnv:
     hosts: list[Host]
     cleanup: contextlib.ExitStack
     request: pytest.FixtureRequest
+    names_config: Path
 
     def setup(self, name: str, ns: dict[str, object]) -> None:
         """``<!-- harness: NAME -->``: the set-up ``NAME`` of :data:`SETUPS`."""
@@ -170,9 +174,40 @@ def _g5k_api(env: PageEnv, ns: dict[str, object]) -> None:
     env.cleanup.callback(config.set_g5k_configuration, previous)
 
 
+def _oar(env: PageEnv, ns: dict[str, object]) -> None:
+    """The test suite's real OAR 2.5 server (root only; else the rest of the page is
+    skipped): every site's frontend is ``oartest@127.0.0.1`` (also as ``<site>.g5k``),
+    oarsh runs as ``oartest``, OAR is polled every second; the job's nodes (``node-1`` ...)
+    are OAR's, so the local cluster's names are dropped."""
+    from execo import default_frontend_connection_params, default_oarsh_oarcp_params
+    from execo_g5k import config
+
+    if os.geteuid() != 0:
+        pytest.skip("the real OAR server of the tests needs root")
+    oar = env.request.getfixturevalue("oar_cluster")
+    oar.delete_all_jobs()
+    env.cleanup.callback(oar.delete_all_jobs)
+    env.names_config.write_text(
+        f"Host *.g5k\n  HostName 127.0.0.1\n  StrictHostKeyChecking no\n"
+        f"  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+        f"Host *\n  Include {env.home / '.ssh' / 'config'}\n"
+    )
+    default_frontend_connection_params.update(oar.frontend_params)
+    default_oarsh_oarcp_params.update(oar.oarsh_params)
+    fast = dataclasses.replace(
+        config.g5k_configuration,
+        polling_interval=1.0,
+        tiny_polling_interval=0.5,
+        default_frontend=None,
+        default_timeout=120.0,
+    )
+    env.cleanup.callback(config.set_g5k_configuration, config.set_g5k_configuration(fast))
+
+
 SETUPS: dict[str, Callable[[PageEnv, dict[str, object]], None]] = {
     "serial-console": _serial_console,
     "g5k-api": _g5k_api,
+    "oar": _oar,
 }
 
 
@@ -205,4 +240,4 @@ def page_env(
     _config.configuration["kill_timeout"] = 2.0
     (home / ".profile").write_text("# ~/.profile of the page's home\n")
     with contextlib.ExitStack() as cleanup:
-        yield PageEnv(cwd, home, dict(os.environ), docs_cluster.hosts, cleanup, request)
+        yield PageEnv(cwd, home, dict(os.environ), docs_cluster.hosts, cleanup, request, names)
