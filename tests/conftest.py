@@ -55,16 +55,21 @@ def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def count_processes(token: str) -> int:
-    """How many live (non-zombie) processes have ``token`` in their command line."""
+def count_processes(token: str, *, exact: bool = False) -> int:
+    """How many live (non-zombie) processes have ``token`` in their command line (with
+    ``exact``: as their whole command line, e.g. the ``sleep`` itself, not the shells and
+    ssh clients whose command lines contain it)."""
     out = subprocess.run(
         ["ps", "-ww", "-eo", "stat=,args="], capture_output=True, text=True, check=True
     ).stdout
-    return sum(
-        1
-        for line in out.splitlines()
-        if token in line and not line.lstrip().startswith("Z") and "ps -eo" not in line
-    )
+    count = 0
+    for line in out.splitlines():
+        stat, _, args = line.strip().partition(" ")
+        if stat.startswith("Z") or "ps -ww" in args:
+            continue
+        if (args.strip() == token) if exact else (token in args):
+            count += 1
+    return count
 
 
 def open_fds() -> int:

@@ -1,8 +1,13 @@
-"""Packaging: what a wheel says and holds, the README's first lines, optional dependencies."""
+"""Packaging. Importing the packages has no side effect: no configuration file is read, no
+thread or process is started, no logging handler is installed, and ``import execo`` loads
+none of the optional dependencies (asyncssh, httpx, rich...) until they are used. A built
+wheel says and holds what PyPI users need; the README starts with the two set-up commands;
+the core works without the extras, and the optional parts name the extra they need."""
 
 from __future__ import annotations
 
 import email
+import json
 import subprocess
 import sys
 import zipfile
@@ -10,17 +15,59 @@ from pathlib import Path
 
 import pytest
 
+PROBE = r"""
+import json, os, sys, threading, logging
+before = set(sys.modules)
 import execo
-import execo_engine
-import execo_g5k
+loaded = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
+                ("asyncssh", "cryptography", "httpx", "keyring", "matplotlib", "networkx", "rich"))
+import execo_g5k, execo_engine
+print(json.dumps({
+    "threads": threading.active_count(),
+    "children": len(os.listdir(f"/proc/{os.getpid()}/task")),
+    "handlers": len(logging.getLogger().handlers) + len(logging.getLogger("execo").handlers),
+    "loaded": loaded,
+    "version": execo.__version__,
+    "docs": bool(execo_g5k.__doc__ and execo_engine.__doc__),
+}))
+"""
+
+
+def test_packages_import_without_side_effects(tmp_path: Path) -> None:
+    marker = tmp_path / "config-was-read"
+    config = tmp_path / "execo.conf.py"
+    config.write_text(f"open({str(marker)!r}, 'w').write('read')\n")
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"EXECO_CONFIG_FILE": str(config), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    report = json.loads(run.stdout)
+    assert report["version"] and report["docs"]
+    assert not marker.exists(), "importing read the configuration file"
+    assert report["threads"] == 1 and report["children"] == 1
+    assert report["handlers"] == 0
+    assert report["loaded"] == [], "optional dependencies loaded at import"
+    assert run.stderr == ""
+
+
+def test_the_configuration_is_read_on_first_use(tmp_path: Path) -> None:
+    marker = tmp_path / "config-was-read"
+    config = tmp_path / "execo.conf.py"
+    config.write_text(f"open({str(marker)!r}, 'w').write('read')\n")
+    code = "import execo; print(execo.configuration['kill_timeout'])"
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        env={"EXECO_CONFIG_FILE": str(config), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert marker.read_text() == "read"
+
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_packages_import_without_side_effects() -> None:
-    assert execo.__version__
-    assert execo_g5k.__doc__
-    assert execo_engine.__doc__
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +114,7 @@ def test_metadata_for_pypi(wheel: zipfile.ZipFile) -> None:
 def test_console_scripts_and_contents(wheel: zipfile.ZipFile) -> None:
     entry = next(n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt"))
     scripts = wheel.read(entry).decode()
-    assert "execo = execo._cli:main" in scripts
+    assert "execo = execo.cli:main" in scripts
     assert "execo-run = execo_engine._cli:main" in scripts
     names = set(wheel.namelist())
     for package in ("execo", "execo_g5k", "execo_engine"):

@@ -51,6 +51,7 @@ from ._core._process import ProcessesFailed as ProcessesFailed
 from ._core._process import ProcessLifecycleHandler as ProcessLifecycleHandler
 from ._core._process import ProcessOptions as ProcessOptions
 from ._core._process import SshProcessOptions as SshProcessOptions
+from ._core._secret import Secret as Secret
 from ._core._status import ExpectResult as ExpectResult
 from ._core._status import ProcessStatus as ProcessStatus
 from ._core._substitution import SubstitutionError as SubstitutionError
@@ -176,6 +177,7 @@ __all__ = [
     "ProcessesFailed",
     "STDERR",
     "STDOUT",
+    "Secret",
     "SshProcessOptions",
     "Stream",
     "SubstitutionError",

@@ -137,11 +137,23 @@ class AsyncParamSweeper:
         cls,
         storage_dir: str | os.PathLike[str],
         sweeps: Iterable[Mapping[str, Any]] | None = None,
-        **kwargs: Any,
+        *,
+        name: str | None = None,
+        durable: bool = True,
+        lease: float | None = None,
+        auto_reclaim: bool = True,
     ) -> Self:
         """Open (or create) the sweeper in a thread; arguments as for :class:`ParamSweeper`."""
         sweeper = await anyio.to_thread.run_sync(
-            functools.partial(ParamSweeper, storage_dir, sweeps, **kwargs)
+            functools.partial(
+                ParamSweeper,
+                storage_dir,
+                sweeps,
+                name=name,
+                durable=durable,
+                lease=lease,
+                auto_reclaim=auto_reclaim,
+            )
         )
         return cls(sweeper)
 

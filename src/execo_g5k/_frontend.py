@@ -18,8 +18,9 @@ import re
 import shlex
 import socket
 from collections.abc import Mapping, Sequence
+from typing import Unpack
 
-from execo import Host, Process, SshProcess
+from execo import Host, Process, ProcessOptions, SshProcess
 from execo._core._config import (
     ConnectionParamsLike,
     _as_overrides,
@@ -107,9 +108,8 @@ def frontend_process(
     frontend: str | None,
     *,
     frontend_connection_params: ConnectionParamsLike = None,
-    timeout: float | Unset | None = UNSET,
     pty: bool = False,
-    **kwargs: object,
+    **options: Unpack[ProcessOptions],
 ) -> ProcessBase:
     """A process running `argv` on `frontend`'s frontend (or locally, see the module doc).
 
@@ -120,15 +120,15 @@ def frontend_process(
         argv: The command.
         frontend: The site; None means the default frontend.
         frontend_connection_params: Overrides over `default_frontend_connection_params`.
-        timeout: Seconds; UNSET means ``g5k_configuration.default_timeout``.
         pty: Run it in a (remote) pty.
-        **kwargs: More `ProcessBase` arguments (handlers, nolog flags...).
+        **options: More process options (`execo.ProcessOptions`: handlers, nolog flags...);
+            without ``timeout``, ``g5k_configuration.default_timeout``.
     """
     host = get_frontend_host(frontend)
-    seconds = resolve_timeout(timeout)
+    options.setdefault("timeout", resolve_timeout(UNSET))
     if host is None:
-        return Process(list(argv), env=FRONTEND_ENV, timeout=seconds, pty=pty, **kwargs)  # type: ignore[arg-type]
+        return Process(list(argv), env=FRONTEND_ENV, pty=pty, **options)
     env_words = [f"{k}={v}" for k, v in FRONTEND_ENV.items()]
     cmd = shlex.join(["env", *env_words, *argv])
     params = make_frontend_connection_params(frontend_connection_params)
-    return SshProcess(cmd, host, connection_params=params, pty=pty, timeout=seconds, **kwargs)  # type: ignore[arg-type]
+    return SshProcess(cmd, host, connection_params=params, pty=pty, **options)

@@ -30,7 +30,7 @@ from execo._core._time import DateLike, DurationLike
 from execo._core._util import UNSET, Unset
 
 from . import config as _config_module
-from ._frontend import frontend_process
+from ._frontend import frontend_process, resolve_timeout
 from ._oarparse import (
     OarJob,
     OarJobInfo,
@@ -184,7 +184,7 @@ async def _run(
         argv,
         frontend,
         frontend_connection_params=frontend_connection_params,
-        timeout=timeout,
+        timeout=resolve_timeout(timeout),
         nolog_exit_code=True,
         nolog_error=True,
         nolog_timeout=True,
@@ -244,7 +244,7 @@ async def oarsub(
             oarsub_argv(submission, key_file=key_file, origin=origin),
             site,
             frontend_connection_params=frontend_connection_params,
-            timeout=timeout,
+            timeout=resolve_timeout(timeout),
             nolog_exit_code=True,
             nolog_error=True,
             nolog_timeout=True,

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from execo._display._timeline import new_figure, save_figure
+from execo._core._timeline import new_figure, save_figure
 
 from ._charter import PARIS
 from ._hostnames import natural_sort_key

@@ -126,7 +126,7 @@ def test_help_is_plain_text() -> None:
 def test_main_is_callable_in_process(
     sshd: LoopbackSshd, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from execo._cli import main
+    from execo.cli import main
 
     code = main(
         [

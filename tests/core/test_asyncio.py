@@ -57,7 +57,7 @@ def test_asyncssh_transport_runs_natively_under_asyncio(hosts: list[Host]) -> No
                 ).run()
             )
             for _ in range(100):
-                if count_processes("sleep 105.5") == 2:
+                if count_processes("sleep 105.5", exact=True) == 2:
                     break
                 await asyncio.sleep(0.05)
             task.cancel()  # asyncio cancellation kills the remote tree

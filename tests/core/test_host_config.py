@@ -201,3 +201,61 @@ def test_execo_submodules_for_old_imports() -> None:
         module = importlib.import_module(f"execo.{name}")
         for public in module.__all__:
             assert getattr(module, public) is getattr(execo, public), (name, public)
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("/tmp/x", "path"),
+        ("-oProxyCommand=x", "option"),
+        ("../x", "path"),
+        ("-oProxyCommand=touch /tmp/pwned", "option"),
+        ("a b", "whitespace"),
+        ("a\tb", "whitespace"),
+        ("a\x00b", "control"),
+        ("a\x1b[31m", "control"),
+        ("node-[1-3]", "host set"),
+        ("a,b", "host set"),
+        ("a;reboot", "no host name has"),
+        ("$(reboot)", "no host name has"),
+        ("@h", "user"),
+        ("u@@h", "user"),
+        ("h:", "port"),
+        ("h:0", "port"),
+        ("h:ssh", "port"),
+        ("u@h:70000", "port"),
+    ],
+)
+def test_hostile_addresses_are_refused_clearly(bad: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why) as info:
+        Host(bad)
+    assert repr(bad) in str(info.value)
+
+
+def test_user_and_port_are_parsed_from_the_address() -> None:
+    assert Host("root@n-1:2222") == Host("n-1", user="root", port=2222)
+    assert Host("root@n-1") == Host("n-1", user="root")
+    assert Host("n-1:22", port=22) == Host("n-1", port=22)
+    assert Host("[fe80::1]:2200") == Host("fe80::1", port=2200)
+    assert Host("fe80::1").port is None and Host("fe80::1").address == "fe80::1"
+    assert str(Host("fe80::1", port=22)) == "[fe80::1]:22"
+    assert str(Host("root@n-1:2222")) == "root@n-1:2222"
+    with pytest.raises(ValueError, match="differ"):
+        Host("root@n-1", user="other")
+    with pytest.raises(ValueError, match="differ"):
+        Host("n-1:22", port=23)
+
+
+def test_scp_gets_an_ipv6_address_in_brackets() -> None:
+    from execo._transports._base import CopyRequest
+    from execo._transports._openssh import scp_argv
+
+    host = Host("fe80::1")
+    request = CopyRequest(
+        host=host,
+        params=resolve_connection_params(None, host),
+        direction="put",
+        sources=("a",),
+        destination="/tmp",
+    )
+    assert scp_argv(request)[-1] == "[fe80::1]:/tmp"

@@ -50,7 +50,8 @@ from execo.testbed import LoopbackSshd
 )
 def test_expand(text: str, names: list[str]) -> None:
     assert expand_hosts(text) == names
-    assert [h.address for h in get_hosts_list(text)] == names
+    # A Host takes a bracketed IPv6 address without its brackets.
+    assert [h.address for h in get_hosts_list(text)] == [n.strip("[]") for n in names]
 
 
 @pytest.mark.parametrize(

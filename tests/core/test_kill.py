@@ -1,6 +1,6 @@
 """The kill invariant: timeout, kill(), cancellation and an exception in the scope all leave
-zero surviving processes, locally and over ssh (the remote side is this machine too, so the
-process table shows both)."""
+zero surviving processes, locally and over every remote transport (the remote side is this
+machine too, so the process table shows both)."""
 
 import itertools
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 import trio
 
-from execo import Host, Process, ProcessBase, SshProcess
+from execo import Host, Process, ProcessBase, SshProcess, TaktukProcess
 
 from ..conftest import count_processes, describe_processes
 
@@ -24,16 +24,18 @@ def tree_cmd() -> tuple[str, str]:
 Factory = Callable[[str], ProcessBase]
 
 
-@pytest.fixture(params=["local", "ssh", "asyncssh"])
+@pytest.fixture(params=["local", "ssh", "asyncssh", "taktuk"])
 def make(request: pytest.FixtureRequest, hosts: list[Host]) -> Factory:
     if request.param == "local":
         return lambda cmd: Process(cmd, shell=True)
+    if request.param == "taktuk":
+        return lambda cmd: TaktukProcess(cmd, hosts[0])
     return lambda cmd: SshProcess(cmd, hosts[0], transport=request.param)
 
 
 async def wait_tree_up(token: str) -> None:
     with trio.fail_after(10):
-        while count_processes(f"sleep {token}") < 2:
+        while count_processes(f"sleep {token}", exact=True) < 2:
             await trio.sleep(0.02)
 
 

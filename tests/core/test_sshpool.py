@@ -129,7 +129,7 @@ async def test_kill_when_the_connection_is_full(small_sshd: LoopbackSshd) -> Non
         r = Remote(f"sh -c '{token} & {token}'", [host, host], transport="asyncssh")
         async with r:
             with trio.fail_after(10):
-                while count_processes(token) < 4:
+                while count_processes(token, exact=True) < 4:
                     await trio.sleep(0.05)
             await r.kill()
         assert pool.statistics().connections_opened >= 2

@@ -9,7 +9,7 @@ import pytest
 
 from execo import Local, LocalProcessOptions, ParallelActions, Report
 from execo._core._process import ProcessStatus
-from execo._display._timeline import STATUS_COLORS, draw_timeline
+from execo._core._timeline import STATUS_COLORS, draw_timeline
 
 
 async def _mixed() -> ParallelActions:

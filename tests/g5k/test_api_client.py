@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
 
 import httpx
@@ -228,3 +229,20 @@ async def test_the_fake_answers_writes_like_g5k_api(g5k_config, g5k_server):
     assert response.status_code == 403
     assert response.text == "You are not authorized to access this resource"
     assert response.headers["content-type"].startswith("text/plain")
+
+
+async def test_the_api_password_reaches_no_log_repr_or_error(
+    g5k_config, g5k_server, caplog: pytest.LogCaptureFixture
+):
+    config = dataclasses.replace(g5k_config, api_username="jdoe")
+    with caplog.at_level(logging.DEBUG):  # every logger: execo's, httpx's, httpcore's
+        async with G5kApi(config, password_source=FakePasswords()) as api:
+            await api.get_json("sites")
+            shown = [repr(api), repr(vars(api)), repr(api.config)]
+        async with G5kApi(config, password_source=FakePasswords({"jdoe": "wr0ng-pw"})) as api:
+            with pytest.raises(G5kAuthError) as info:
+                await api.get_json("sites")
+            shown += [repr(api), repr(vars(api))]
+    shown += [caplog.text, str(info.value), repr(info.value), repr(info.value.__dict__)]
+    for secret in ("s3cret", "wr0ng-pw"):
+        assert not any(secret in text for text in shown), secret

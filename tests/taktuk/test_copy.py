@@ -3,10 +3,12 @@ The hosts share one HOME (one machine), so every host copies into its own direct
 (``{{{host}}}`` in the destination)."""
 
 import hashlib
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
+import trio
 
 from execo import (
     ChainPut,
@@ -14,6 +16,7 @@ from execo import (
     Host,
     ProcessStatus,
     Put,
+    SshProcess,
     TaktukGet,
     TaktukPut,
     TaktukRemote,
@@ -115,3 +118,44 @@ async def test_factories_build_the_taktuk_actions(hosts: list[Host], tmp_path: P
     assert isinstance(get_fileput(hosts[:2], ["/etc/hostname"], fileput_tool="scp"), Put)
     r = await get_remote("echo {{{host}}}", hosts[:2]).run()
     assert [p.stdout for p in r.processes] == [f"{h.address}\n" for h in hosts[:2]]
+
+
+async def relay_on(host: Host, port: int, size: int, dest: Path, credentials: str) -> SshProcess:
+    """A ChainPut relay alone on ``host`` (as taktuk would start it), end of its chain."""
+    from execo._actions._chainput import chainput_script
+
+    argv = ["sh", "-c", chainput_script(), "chainput", "relay", str(port), "/bin/nc.traditional"]
+    argv += ["5", "10", "1", "1", "0.1", str(size), "payload.bin", host.address, str(dest)]
+    relay = SshProcess(
+        "TAKTUK_POSITION=1 " + shlex.join(argv), host, nolog_exit_code=True, timeout=30
+    )
+    return relay
+
+
+@pytest.mark.parametrize(
+    ("first_line", "body", "code", "why"),
+    [
+        (b"EXECO-CHAINPUT not-the-secret\n", b"x" * 100, 4, "without this transfer's secret"),
+        (b"", b"y" * 100, 4, "without this transfer's secret"),
+        (b"EXECO-CHAINPUT s3cret\n", b"z" * 100, 5, "not the source's"),
+    ],
+)
+async def test_a_relay_refuses_a_stream_not_from_the_chain_and_checks_the_sha256(
+    hosts: list[Host], tmp_path: Path, first_line: bytes, body: bytes, code: int, why: str
+) -> None:
+    good = b"g" * 100
+    dest = tmp_path / "copy.bin"
+    port = 26123 + code * 10 + len(first_line) % 7
+    relay = await relay_on(
+        hosts[0], port, len(good), dest, f"s3cret {hashlib.sha256(good).hexdigest()}"
+    )
+    async with relay:
+        await relay.write(f"s3cret {hashlib.sha256(good).hexdigest()}\n")
+        assert await relay.expect("^READY", timeout=15)
+        stream = await trio.open_tcp_stream(hosts[0].address, port)
+        await stream.send_all(first_line + body)
+        await stream.aclose()
+    assert relay.exit_code == code, relay.dump()
+    assert why in relay.stderr
+    if code == 4:
+        assert not dest.exists() or dest.read_bytes() == b""  # nothing kept

@@ -38,7 +38,7 @@ def dead_host(sshd: LoopbackSshd) -> Host:
 
 async def wait_count(tok: str, n: int) -> None:
     with trio.fail_after(20):
-        while count_processes(f"sleep {tok}") < n:
+        while count_processes(f"sleep {tok}", exact=True) < n:
             await trio.sleep(0.05)
 
 

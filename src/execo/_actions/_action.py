@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Self, TypedDict, Unpack
+from typing import Any, ClassVar, Self, TypedDict, Unpack, cast
 
 import anyio
 import anyio.abc
@@ -24,7 +24,13 @@ from .._core._local import Process, raise_nofile_limit
 from .._core._log import logger, style
 from .._core._options import check_keywords
 from .._core._output import STDOUT, Stream
-from .._core._process import LocalProcessOptions, ProcessBase, ProcessesFailed
+from .._core._process import (
+    LocalProcessOptions,
+    ProcessBase,
+    ProcessesFailed,
+    ProcessOptions,
+    SshProcessOptions,
+)
 from .._core._scope import Scoped
 from .._core._stats import aggregate_stats
 from .._core._status import ExpectResult, ProcessStatus, RegexLike
@@ -352,7 +358,7 @@ class Action(Scoped):
         """Draw the processes over time into ``path`` (PNG, SVG or PDF, by its extension):
         one row per process, a bar from its start to its end, coloured by its status.
         Needs matplotlib (``pip install execo[plot]``)."""
-        from .._display._timeline import draw_timeline
+        from .._core._timeline import draw_timeline
 
         draw_timeline(self.processes, path, title=title or self.name)
 
@@ -415,12 +421,12 @@ class Local(Action):
         self,
         cmd: str | Sequence[str],
         *,
-        process_args: LocalProcessOptions | None = None,
+        process_args: LocalProcessOptions | SshProcessOptions | ProcessOptions | None = None,
         **options: Unpack[ActionOptions],
     ) -> None:
         super().__init__(**options)
         self.cmd = cmd
-        args = process_args or {}
+        args = cast(LocalProcessOptions, dict(process_args)) if process_args else {}
         check_keywords(self, args, LocalProcessOptions, where="process_args")
         self._processes = [Process(cmd, **args)]
 

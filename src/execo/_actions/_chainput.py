@@ -5,15 +5,23 @@ command, so nothing is copied beforehand and nothing assumes the remote ``/tmp``
 on the file's port, keeps a copy and forwards the stream to the next host that answers; a
 host that does not answer is skipped after a few tries. The relays run as one
 :class:`~execo.TaktukRemote` per file (one identical command, so taktuk broadcasts it once);
-the local sender starts once every reachable host reports it is listening. Each relay checks
-the byte count at the end. The stream is neither encrypted nor authenticated, as in execo.
+the local sender starts once every reachable host reports it is listening.
+
+Each transfer has a secret of its own, given to the relays through their stdin (never on a
+command line) and to the local sender through its environment; the stream starts with it, and
+a relay refuses (keeps nothing, forwards nothing) a stream that does not: a connection from
+anywhere else than the chain cannot inject data. Each relay checks at the end the byte count
+and the sha256 of its copy against the source's: a wrong copy fails its host, it is never
+reported as good. The stream is not encrypted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
+import secrets
 import shlex
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +46,17 @@ _READY = r"^READY$"
 def chainput_script() -> str:
     """The relay script (package data)."""
     return resources.files("execo._actions").joinpath("_chainput.sh").read_text()
+
+
+def _sha256(path: str) -> str:
+    """The sha256 of a local file (what every copy must have), or "-" if it is no file."""
+    if not os.path.isfile(path):
+        return "-"
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _free_ports(count: int, port_range: tuple[int, int]) -> list[int]:
@@ -66,13 +85,19 @@ class _ChainCopy(Action):
     _kind = "ChainPutFile"
 
     def __init__(
-        self, relays: TaktukRemote, sender: Local, ready_timeout: float, drain_timeout: float
+        self,
+        relays: TaktukRemote,
+        sender: Local,
+        ready_timeout: float,
+        drain_timeout: float,
+        credentials: str,
     ) -> None:
         super().__init__(name=f"ChainPut {sender.name}")
         self.relays = relays
         self.sender = sender
         self.ready_timeout = ready_timeout
         self.drain_timeout = drain_timeout
+        self._credentials = credentials  # "<secret> <sha256>", for the relays' stdin
 
     @property
     def processes(self) -> list[ProcessBase]:
@@ -85,6 +110,8 @@ class _ChainCopy(Action):
     async def _body(self, status: _Started) -> None:
         status.ensure_started()
         async with self.relays:
+            # Through stdin (taktuk's input, never a command line): what each relay checks.
+            await self.relays.write(self._credentials + "\n")
             ready = await self.relays.expect(_READY, timeout=self.ready_timeout)
             if any(found for _, found in ready):
                 await self.sender.run()
@@ -160,6 +187,8 @@ class ChainPut(SequentialActions):
         copies: list[Action] = []
         for path, port in zip(self.local_files, ports, strict=True):
             size = os.path.getsize(path) if os.path.isfile(path) else -1
+            secret = secrets.token_hex(16)  # per transfer: a stream without it is refused
+            digest = _sha256(path)
             common = [
                 p.nc,
                 str(p.chainput_nc_client_timeout),
@@ -186,10 +215,15 @@ class ChainPut(SequentialActions):
                 },
             )
             sender = Local(
-                send, name=f"chainput send {name}", process_args={"name": f"chainput send {name}"}
+                send,
+                name=f"chainput send {name}",
+                process_args={
+                    "name": f"chainput send {name}",
+                    "env": {"EXECO_CHAINPUT_SECRET": secret},
+                },
             )
             drain = p.chainput_nc_server_timeout
-            copies.append(_ChainCopy(relays, sender, ready_timeout, drain))
+            copies.append(_ChainCopy(relays, sender, ready_timeout, drain, f"{secret} {digest}"))
         return copies
 
     def _reset_processes(self) -> None:

@@ -5,12 +5,14 @@ resolved by :mod:`execo._transports._factories`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Unpack, cast
 
 from .._core._config import ConnectionParamsLike
 from .._core._host import HostLike
 from .._core._local import Process
+from .._core._options import check_keywords
 from .._core._process import (
     LocalProcessOptions,
     ProcessBase,
@@ -32,6 +34,11 @@ from ._taktuk import TaktukGet, TaktukPut, TaktukRemote
 __all__ = ["get_fileget", "get_fileput", "get_process", "get_remote"]
 
 
+def _named(func: Callable[..., object]) -> frozenset[str]:
+    """The named parameters of ``func`` (to suggest the closest one to a misspelled keyword)."""
+    return frozenset(inspect.signature(func).parameters) - {"options"}
+
+
 def get_remote(
     cmd: str | Sequence[str],
     hosts: Iterable[HostLike] | HostLike,
@@ -46,6 +53,13 @@ def get_remote(
     now): ``"ssh"`` or ``"asyncssh"`` (:class:`Remote`), ``"taktuk"``
     (:class:`~execo.TaktukRemote`), or a transport object; execo's ``SSH``/``TAKTUK``
     constants are accepted."""
+    check_keywords(
+        "get_remote",
+        options,
+        ActionOptions,
+        process_options=RemoteProcessArgs,
+        also=_named(get_remote),
+    )
     transport = tool_transport("remote_tool", remote_tool)
     if transport is transport_named("taktuk"):
         return TaktukRemote(
@@ -82,6 +96,13 @@ def get_fileput(
     ``"scp"`` or ``"asyncssh"`` (:class:`Put`), ``"taktuk"`` (:class:`~execo.TaktukPut`),
     ``"chainput"`` (:class:`~execo.ChainPut`, which takes no ``process_args``), or a
     transport object."""
+    check_keywords(
+        "get_fileput",
+        options,
+        ActionOptions,
+        process_options=ProcessOptions,
+        also=_named(get_fileput),
+    )
     choice = fileput_choice(fileput_tool)
     if isinstance(choice, str):  # CHAINPUT_ACTION: the broadcast is an action
         if process_args:
@@ -130,6 +151,13 @@ def get_fileget(
     """A Get built with ``fileget_tool`` (default: ``configuration['fileget_tool']``):
     ``"scp"`` or ``"asyncssh"`` (:class:`Get`), ``"taktuk"`` (:class:`~execo.TaktukGet`),
     or a transport object."""
+    check_keywords(
+        "get_fileget",
+        options,
+        ActionOptions,
+        process_options=ProcessOptions,
+        also=_named(get_fileget),
+    )
     transport = tool_transport("fileget_tool", fileget_tool)
     if transport is transport_named("taktuk"):
         return TaktukGet(
@@ -170,6 +198,7 @@ def get_process(
     """An SshProcess when ``host`` is given (over ``configuration["remote_tool"]``, unless
     ``transport=`` says), else a local Process (``transport`` and ``connection_params`` are
     then ignored, as in execo)."""
+    check_keywords("get_process", options, GetProcessOptions, also=_named(get_process))
     transport = options.pop("transport", None)
     if host is None:
         return Process(cmd, **cast(LocalProcessOptions, options))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Unpack
+from typing import Any, ClassVar, Literal, Unpack, cast
 
 from .._core._config import ConnectionParamsLike
 from .._core._host import Host, HostLike, get_hosts_list
@@ -101,7 +101,7 @@ class Remote(_TransportAction):
         hosts: Iterable[HostLike] | HostLike,
         *,
         connection_params: ConnectionParamsLike = None,
-        process_args: RemoteProcessArgs | None = None,
+        process_args: RemoteProcessArgs | SshProcessOptions | ProcessOptions | None = None,
         namespace: Mapping[str, Any] | None = None,
         transport: TransportLike = None,
         **options: Unpack[ActionOptions],
@@ -111,7 +111,7 @@ class Remote(_TransportAction):
         self.cmd = cmd
         self.hosts = get_hosts_list(hosts)
         self.connection_params = connection_params
-        args: RemoteProcessArgs = process_args.copy() if process_args else {}
+        args = cast(RemoteProcessArgs, dict(process_args)) if process_args else {}
         check_keywords(self, args, self._process_options or RemoteProcessArgs, where="process_args")
         self.process_args = args
         self._namespace = namespace_for(

@@ -13,7 +13,9 @@ import signal as _signal
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ByteSource", "Channel", "ChannelInfo", "ExitStatus", "check_signal"]
+import anyio
+
+__all__ = ["ByteSource", "Channel", "ChannelInfo", "ExitStatus", "FedSource", "check_signal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +109,40 @@ def check_signal(sig: object) -> int:
         return int(_signal.Signals(sig))
     except ValueError:
         raise ValueError(f"{sig!r} is not a signal number of this system") from None
+
+
+class FedSource:
+    """A byte stream that a transport feeds (from callbacks or records) and a process's
+    output pump reads: chunks are handed over joined, ``close()`` is the end of stream."""
+
+    __slots__ = ("_chunks", "_eof", "_event")
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._eof = False
+        self._event: anyio.Event | None = None
+
+    def feed(self, data: bytes) -> None:
+        if data and not self._eof:
+            self._chunks.append(data)
+            self._wake()
+
+    def close(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def read(self) -> bytes:
+        while not self._chunks:
+            if self._eof:
+                return b""
+            if self._event is None:
+                self._event = anyio.Event()
+            await self._event.wait()
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        return data

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, cast
 
 from ._errors import ConfigurationError
-from ._host import Host
+from ._host import Host, check_address
+from ._secret import Secret
 from ._util import UNSET, Unset
 
 __all__ = [
@@ -122,6 +123,24 @@ def _port_range(key: str, value: object) -> object:
     raise ConfigurationError(f"{key} must be a (start, end) pair of ports, got {value!r}")
 
 
+def _positive(key: str, value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(f"{key} must be a number > 0, got {value!r}")
+    return value
+
+
+def _positive_or_none(key: str, value: object) -> object:
+    return None if value is None else _positive(key, value)
+
+
+def _secret_or_none(key: str, value: object) -> object:
+    if value is None or isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    raise ConfigurationError(f"{key} must be a str, a Secret or None, got a {type(value).__name__}")
+
+
 def _callable_or_none(key: str, value: object) -> object:
     if value is None or callable(value):
         return value
@@ -166,6 +185,7 @@ _CONFIGURATION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], objec
 _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]]] = {
     "user": (None, _typed(str, none=True)),
     "keyfile": (None, _typed(str, os.PathLike, none=True)),
+    "keyfile_passphrase": (None, _secret_or_none),
     "port": (None, _typed(int, none=True)),
     "ssh": ("ssh", _typed(str)),
     "scp": ("scp", _typed(str)),
@@ -190,6 +210,9 @@ _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]
     "chainput_chain_retry": (10, _typed(*_NUM)),
     "chainput_try_delay": (1, _typed(*_NUM)),
     "forwarding_timeout": (25, _typed(*_NUM)),
+    "watchdog_period": (1.0, _positive),
+    "watchdog_grace": (2.0, _positive),
+    "keepalive_timeout": (30.0, _positive_or_none),
 }
 
 
@@ -392,11 +415,23 @@ class ConnectionParams:
       options (``ssh_options``: execo's defaults check nothing);
     * ``kex_algorithms``: key exchange algorithms in order of preference. None: OpenSSH's
       own choice for ``ssh``; for asyncssh, the classical ECDH ones first (cheapest for the
-      server, see docs/design.md), then the post-quantum hybrid mlkem768x25519.
+      server, see docs/design.md), then the post-quantum hybrid mlkem768x25519;
+    * ``keyfile_passphrase``: the passphrase of an encrypted ``keyfile``, for the asyncssh
+      transport (held as a :class:`~execo.Secret`: it never shows in a repr, a log or an
+      error; OpenSSH takes keys from ssh-agent instead, as it never prompts here);
+    * ``watchdog_period``, ``watchdog_grace`` (1 s, 2 s): the remote watchdog of every
+      command (not detached) checks its connection every period, and ends the command's
+      process group (SIGTERM, SIGKILL after the grace) once the connection has ended: at
+      most period + grace after it ends;
+    * ``keepalive_timeout`` (30 s; None: off): a connection cut silently (no packet gets
+      through any more) is taken as ended within that bound, on both sides: the local ssh
+      client or asyncssh connection gives up (keepalives), and the remote watchdog misses its
+      heartbeats and ends the command.
     """
 
     user: str | Unset | None = UNSET
     keyfile: str | Unset | None = UNSET
+    keyfile_passphrase: str | Secret | Unset | None = UNSET
     port: int | Unset | None = UNSET
     ssh: str | Unset = UNSET
     scp: str | Unset = UNSET
@@ -421,6 +456,9 @@ class ConnectionParams:
     chainput_chain_retry: float | Unset = UNSET
     chainput_try_delay: float | Unset = UNSET
     forwarding_timeout: float | Unset = UNSET
+    watchdog_period: float | Unset = UNSET
+    watchdog_grace: float | Unset = UNSET
+    keepalive_timeout: float | Unset | None = UNSET
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -446,6 +484,7 @@ class EffectiveConnectionParams:
 
     user: str | None
     keyfile: str | None
+    keyfile_passphrase: Secret | None
     port: int | None
     ssh: str
     scp: str
@@ -470,6 +509,9 @@ class EffectiveConnectionParams:
     chainput_chain_retry: float
     chainput_try_delay: float
     forwarding_timeout: float
+    watchdog_period: float
+    watchdog_grace: float
+    keepalive_timeout: float | None
 
     def rewritten_address(self, address: str) -> str:
         """``address`` through ``host_rewrite_func``, if any."""
@@ -480,6 +522,10 @@ class EffectiveConnectionParams:
             raise ConfigurationError(
                 f"host_rewrite_func returned {rewritten!r} for {address!r}; expected a host name"
             )
+        try:
+            check_address(rewritten)
+        except ValueError as e:
+            raise ConfigurationError(f"host_rewrite_func for {address!r}: {e}") from None
         return rewritten
 
 

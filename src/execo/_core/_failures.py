@@ -11,20 +11,44 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ._host import fold_hosts
+from ._host import Host, fold_hosts
 
-if TYPE_CHECKING:
-    from ._process import ProcessBase
-
-__all__ = ["describe_failures", "outcome_summary"]
+__all__ = ["Outcome", "describe_failures", "outcome_summary"]
 
 
-def describe_failures(processes: Sequence[ProcessBase]) -> list[str]:
+class Outcome(Protocol):
+    """What is read of a process here (a :class:`~execo.ProcessBase` is one; the protocol
+    keeps this module below the one that defines processes)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def started(self) -> bool: ...
+
+    @property
+    def ended(self) -> bool: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def finished_ok(self) -> bool: ...
+
+    host: Host | None
+
+    def failure_reason(self) -> str: ...
+
+
+def describe_failures(processes: Sequence[Outcome]) -> list[str]:
     """One line per distinct (command, reason), naming the hosts folded, in order of first
     appearance: ``node-[1-3]: 'false': failed: exit code 1``."""
-    groups: dict[tuple[str, str], list[ProcessBase]] = {}
+    groups: dict[tuple[str, str], list[Outcome]] = {}
     for p in processes:
         name, reason = p.name, p.failure_reason()
         if p.host is not None:  # "echo n-1" and "echo n-2" are one command, as written
@@ -39,7 +63,7 @@ def describe_failures(processes: Sequence[ProcessBase]) -> list[str]:
     return lines
 
 
-def outcome_summary(processes: Sequence[ProcessBase]) -> str:
+def outcome_summary(processes: Sequence[Outcome]) -> str:
     """``4 processes: 3 ok, 1 failed (node-2)``, with what still runs or waits."""
     n = len(processes)
     parts = []

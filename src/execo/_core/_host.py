@@ -21,6 +21,7 @@ from typing import Protocol, Self
 __all__ = [
     "Host",
     "HostLike",
+    "check_address",
     "expand_hosts",
     "fold_hosts",
     "get_hosts_list",
@@ -37,11 +38,21 @@ class Host:
     only; ``None`` means "use the connection parameters". Hosts are immutable: derive a
     changed one with :meth:`replace`. Two hosts are equal when all four fields are equal.
 
+    The address may carry the user and the port as ssh writes them: ``Host("root@n-1:2222")``
+    is ``Host("n-1", user="root", port=2222)`` (an IPv6 address with a port goes in brackets:
+    ``[fe80::1]:2222``). An address that a tool could read as something else is refused
+    before anything runs: a path (``/``), an option (a leading ``-``), several words
+    (whitespace), control characters, or characters no host name has.
+
     Args:
-        address: host name or IP address.
+        address: host name or IP address (optionally ``user@`` before and ``:port`` after).
         user: login name.
         keyfile: path of the private key to log in with.
         port: ssh port.
+
+    Raises:
+        ValueError: a malformed address or port, or a user/port given twice differently;
+            the message quotes it.
     """
 
     address: str
@@ -50,11 +61,22 @@ class Host:
     port: int | None = dataclasses.field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.address, str) or not self.address:
-            raise ValueError(f"Host address must be a non-empty string, got {self.address!r}")
-        if any(c.isspace() for c in self.address):
-            raise ValueError(f"Host address must not contain whitespace: {self.address!r}")
-        if self.port is not None and not (isinstance(self.port, int) and 0 < self.port < 65536):
+        given = self.address
+        if not isinstance(given, str) or not given:
+            raise ValueError(f"Host address must be a non-empty string, got {given!r}")
+        address, user, port = _split(given)
+        if user is not None:
+            if self.user is not None and self.user != user:
+                raise ValueError(f"Host {given!r}: user {user!r} and user={self.user!r} differ")
+            object.__setattr__(self, "user", user)
+        if port is not None:
+            if self.port is not None and self.port != port:
+                raise ValueError(f"Host {given!r}: port {port} and port={self.port} differ")
+            object.__setattr__(self, "port", port)
+        object.__setattr__(self, "address", address)
+        if self.port is not None and not (
+            isinstance(self.port, int) and not isinstance(self.port, bool) and 0 < self.port < 65536
+        ):
             raise ValueError(f"Host port must be an int in 1..65535, got {self.port!r}")
 
     @classmethod
@@ -62,7 +84,8 @@ class Host:
         """``host`` itself if it is a Host, else ``Host(host)``.
 
         Raises:
-            ValueError: ``host`` is a host set naming several hosts (``node-[1-3]``).
+            ValueError: ``host`` is a host set naming several hosts (``node-[1-3]``), or a
+                malformed address.
             TypeError: neither a Host nor a string.
         """
         if isinstance(host, Host):
@@ -83,8 +106,10 @@ class Host:
 
     def __str__(self) -> str:
         user = f"{self.user}@" if self.user else ""
-        port = f":{self.port}" if self.port else ""
-        return f"{user}{self.address}{port}"
+        if not self.port:
+            return f"{user}{self.address}"
+        address = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{user}{address}:{self.port}"
 
     def __repr__(self) -> str:
         extra = "".join(
@@ -102,6 +127,57 @@ class _Printer(Protocol):
     """The part of IPython's pretty printer that execo's ``_repr_pretty_`` methods use."""
 
     def text(self, text: str) -> None: ...
+
+
+_BRACKETED = re.compile(r"\[([^\[\]]+)\](?::([^:]*))?")
+_NAME_CHARS = frozenset("._-%:")
+
+
+def _split(given: str) -> tuple[str, str | None, int | None]:
+    """``[user@]address[:port]`` → (address, user, port); checks the address."""
+    user: str | None = None
+    rest = given
+    if "@" in rest:
+        user, _, rest = rest.rpartition("@")
+        if not user or "@" in user or any(c.isspace() or not c.isprintable() for c in user):
+            raise ValueError(f"Host {given!r}: malformed user before '@'")
+    port_text: str | None = None
+    m = _BRACKETED.fullmatch(rest)
+    if m is not None:  # [IPv6] or [IPv6]:port
+        rest, port_text = m.group(1), m.group(2)
+    elif rest.count(":") == 1:  # name:port (more colons: a bare IPv6 address)
+        rest, _, port_text = rest.partition(":")
+    port: int | None = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"Host {given!r}: the port after ':' must be in 1..65535")
+        port = int(port_text)
+    check_address(given, rest)
+    return rest, user, port
+
+
+def check_address(given: str, address: str | None = None) -> None:
+    """Raise ValueError if ``address`` (default: ``given``) is no plausible host address."""
+    address = given if address is None else address
+    why = None
+    if not address:
+        why = "no address"
+    elif address.startswith("-"):
+        why = "a leading '-' (ssh would read an option)"
+    elif "/" in address or "\\" in address:
+        why = "a '/' (a path? scp would copy locally)"
+    elif any(c.isspace() for c in address):
+        why = "whitespace (several words?)"
+    elif any(not c.isprintable() for c in address):
+        why = "a control character"
+    elif "[" in address or "]" in address or "," in address:
+        why = "'[', ']' or ',' (a host set? get_hosts_list expands node-[1-9])"
+    else:
+        bad = sorted({c for c in address if not c.isalnum() and c not in _NAME_CHARS})
+        if bad:
+            why = f"characters no host name has: {''.join(bad)!r}"
+    if why is not None:
+        raise ValueError(f"Host address {given!r} refused: {why}")
 
 
 HostLike = Host | str
@@ -129,11 +205,16 @@ def _pieces(text: str) -> list[str]:
     return pieces
 
 
+_BRACKETED_PIECE = re.compile(r"(?:[^@\[\]]+@)?\[([^\[\]]+)\](?::\d+)?")
+
+
 def _is_bracketed_ip(piece: str) -> bool:
-    if not (piece.startswith("[") and piece.endswith("]")):
+    """``[fe80::1]``, ``root@[::1]:2222``: an IPv6 address in brackets, not a host set."""
+    m = _BRACKETED_PIECE.fullmatch(piece)
+    if m is None:
         return False
     try:
-        ipaddress.IPv6Address(piece[1:-1].split("%")[0])
+        ipaddress.IPv6Address(m.group(1).split("%")[0])
     except ValueError:
         return False
     return True

@@ -16,6 +16,8 @@ import anyio
 
 from ._channel import ByteSource, Channel, ChannelInfo, ExitStatus, check_signal
 from ._process import ProcessBase
+from ._proctable import descendants, group_alive, snapshot
+from ._supervisor import child_environment, detached_environment, supervise, unsupervise
 from ._util import str_from_cmdline
 
 __all__ = ["LocalChannel", "Process", "raise_nofile_limit", "spawn_local"]
@@ -60,35 +62,20 @@ class _FdSource:
                 os.close(fd)
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether the process group has a member that is not a zombie.
-
-    Zombies count as members for ``killpg(pgid, 0)`` until their new parent (often PID 1)
-    reaps them, which some init processes do lazily; they are harmless, so they are skipped.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+def _kill_each(pids: list[int], sig: int) -> None:
+    for pid in pids:
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may contain spaces and parentheses.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _any_alive(pids: list[int]) -> bool:
+    """Whether one of ``pids`` still runs (zombies excepted)."""
+    if not pids:
+        return False
+    live = {e.pid for e in snapshot() if not e.zombie}
+    return any(p in live for p in pids)
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -106,8 +93,11 @@ class LocalChannel:
     exit is awaited through a pidfd, so no thread and no SIGCHLD handler are involved.
     """
 
-    def __init__(self, popen: subprocess.Popen[bytes], pty_master: int | None) -> None:
+    def __init__(
+        self, popen: subprocess.Popen[bytes], pty_master: int | None, *, supervised: bool
+    ) -> None:
         self._popen = popen
+        self._supervised = supervised
         self.pid: int | None = popen.pid
         self._stdin_fd = pty_master if pty_master is not None else _fileno(popen.stdin)
         if self._stdin_fd is not None:
@@ -181,20 +171,29 @@ class LocalChannel:
         if pgid is None:
             await self.wait()
             return False
-        _killpg(pgid, check_signal(sig))
+        sig = check_signal(sig)
+        # The tree: the group, and what descends from it in other groups (taktuk's ssh
+        # connectors have groups of their own).
+        others = descendants(pgid, snapshot())
+        _killpg(pgid, sig)
+        _kill_each(others, sig)
         with anyio.move_on_after(grace):
             await self.wait()
             delay = 0.005
-            while _group_alive(pgid):
+            while group_alive(pgid) or _any_alive(others):
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 0.1)
             return False
-        forced = _group_alive(pgid)
+        forced = group_alive(pgid) or _any_alive(others)
         _killpg(pgid, _signal.SIGKILL)
+        _kill_each(others, _signal.SIGKILL)
         await self.wait()
         return forced
 
     async def aclose(self) -> None:
+        if self._supervised and self.pid is not None:
+            self._supervised = False
+            unsupervise(self.pid)
         self._stdin_fd = None
         for source in (self._out, self._err):
             if source is not None:
@@ -276,26 +275,36 @@ async def spawn_local(
     cwd: str | None,
     pty: bool,
     stdin: bool = True,
+    supervised: bool = True,
 ) -> LocalChannel:
     """Start ``argv`` in a new session (its own process group), with pipes or a pty.
+
+    Args:
+        supervised: the group dies with this controller, however it dies (see
+            :mod:`._supervisor`); False for what must outlive it (``detach=True``).
 
     Raises:
         OSError: the command could not be started (missing binary, EMFILE, ...).
     """
     if not _nofile_raised:
         raise_nofile_limit()
+    env = child_environment(env) if supervised else detached_environment(env)
     if not pty:
         stdin_arg = subprocess.PIPE if stdin else subprocess.DEVNULL
-        return LocalChannel(_popen(argv, stdin_arg, subprocess.PIPE, env, cwd), None)
-    master, slave = os.openpty()
-    try:
-        popen = _popen(argv, slave, slave, env, cwd)
-    except BaseException:
-        os.close(master)
-        raise
-    finally:
-        os.close(slave)
-    return LocalChannel(popen, master)
+        popen = _popen(argv, stdin_arg, subprocess.PIPE, env, cwd)
+        master = None
+    else:
+        master, slave = os.openpty()
+        try:
+            popen = _popen(argv, slave, slave, env, cwd)
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+    if supervised:
+        supervise(popen.pid)
+    return LocalChannel(popen, master, supervised=supervised)
 
 
 class Process(ProcessBase):
@@ -317,4 +326,11 @@ class Process(ProcessBase):
 
     async def _spawn(self) -> Channel:
         env = {**os.environ, **self.env} if self.env is not None else None
-        return await spawn_local(self.argv(), env=env, cwd=self.cwd, pty=self.pty, stdin=self.stdin)
+        return await spawn_local(
+            self.argv(),
+            env=env,
+            cwd=self.cwd,
+            pty=self.pty,
+            stdin=self.stdin,
+            supervised=not self.detach,
+        )

@@ -157,6 +157,10 @@ class ProcessOptions(TypedDict, total=False):
             ``configuration["kill_timeout"]``.
         stdin: give the process a stdin you can :meth:`~ProcessBase.write` to (default
             True; else it reads /dev/null).
+        detach: let the command outlive this controller (default False): no supervisor
+            kills it when the controller dies, and no remote watchdog ends it when its
+            connection ends. For daemons an experiment starts on purpose; within the
+            process's scope, kill, timeout and cancellation still end it.
     """
 
     timeout: float | None
@@ -179,6 +183,7 @@ class ProcessOptions(TypedDict, total=False):
     name: str | None
     kill_grace: float | Unset
     stdin: bool
+    detach: bool
 
 
 class SshProcessOptions(ProcessOptions, total=False):
@@ -275,6 +280,7 @@ class ProcessBase(Scoped):
         self.default_expect_timeout = options.get("default_expect_timeout")
         self.kill_grace: float | Unset = options.get("kill_grace", UNSET)
         self.stdin = options.get("stdin", True)
+        self.detach = options.get("detach", False)
         self.lifecycle_handlers: list[ProcessLifecycleHandler] = list(
             options.get("lifecycle_handlers", ())
         )
@@ -708,6 +714,11 @@ class ProcessBase(Scoped):
             self._start_failed(e)
             task_status.started(self)
             return
+        except anyio.get_cancelled_exc_class():
+            # Cancelled while the transport was starting it (taktuk waits for the remote
+            # command to start): the transport killed what may have started.
+            self.killed = True
+            raise
         self.pid = self._channel.pid
         self.start_date = time.time()
         self._phase = _RUNNING

@@ -182,7 +182,7 @@ class Report:
         """Draw the processes over time into ``path`` (PNG, SVG or PDF, by its extension):
         one row per process, a bar from its start to its end, coloured by its status.
         Needs matplotlib (``pip install execo[plot]``)."""
-        from ._timeline import draw_timeline
+        from .._core._timeline import draw_timeline
 
         draw_timeline(self.processes, path, title=title or self.name)
 

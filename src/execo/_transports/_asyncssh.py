@@ -18,53 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal as _signal
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 import asyncssh
 
-from .._core._channel import ByteSource, ChannelInfo, ExitStatus, check_signal
+from .._core._channel import ByteSource, ChannelInfo, ExitStatus, FedSource, check_signal
 from ._base import Batch, CommandRequest, CopyRequest, Request
-from ._remote_command import RemoteCommand
+from ._remote_command import RemoteCommand, wrap
 from ._sshpool import SshPool, _Conn, ssh_pool
 from ._sshtarget import TargetKey, describe_connect_error
 
 __all__ = ["AsyncsshChannel", "AsyncsshTransport"]
-
-
-class _Stream:
-    """Bytes delivered by the driver, read by the process's pump (one reader)."""
-
-    __slots__ = ("_chunks", "_eof", "_event")
-
-    def __init__(self) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._eof = False
-        self._event: anyio.Event | None = None
-
-    def feed(self, data: bytes) -> None:
-        self._chunks.append(data)
-        if self._event is not None:
-            self._event.set()
-
-    def end(self) -> None:
-        self._eof = True
-        if self._event is not None:
-            self._event.set()
-
-    async def read(self) -> bytes:
-        while True:
-            if self._chunks:
-                data = b"".join(self._chunks)
-                self._chunks.clear()
-                return data
-            if self._eof:
-                return b""
-            self._event = anyio.Event()
-            await self._event.wait()
 
 
 class _Base:
@@ -94,14 +62,20 @@ class _Base:
     async def _drive(self) -> None:
         raise NotImplementedError
 
-    def _deliver_status(self, status: ExitStatus, error: str | None = None) -> None:
-        self._pool.bridge.to_host(self._finish, status, error)
+    def _deliver_status(
+        self, status: ExitStatus, error: str | None = None, start_error: str | None = None
+    ) -> None:
+        self._pool.bridge.to_host(self._finish, status, error, start_error)
 
-    def _finish(self, status: ExitStatus, error: str | None) -> None:  # host side
+    def _finish(
+        self, status: ExitStatus, error: str | None, start_error: str | None
+    ) -> None:  # host side
         if self._status is not None:
             return
         if error is not None:
             self.info.connect_error = error
+        if start_error is not None:
+            self.info.start_error = start_error
         self._end_streams()
         self._status = status
         self._exited.set()
@@ -139,6 +113,10 @@ class _Session(asyncssh.SSHClientSession[bytes]):
         self._writable.set()
         self.exit_status: int | None = None
         self.exit_signal: int | None = None
+        self.lost: Exception | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         c = self._channel
@@ -165,14 +143,14 @@ class AsyncsshChannel(_Base):
     """A remote command in a session of a pooled asyncssh connection."""
 
     def __init__(self, request: CommandRequest, pool: SshPool, key: TargetKey) -> None:
-        self._remote = RemoteCommand(request.command, pty=request.pty)
+        self._remote = RemoteCommand(request.command, pty=request.pty, watchdog=request.watchdog)
         super().__init__(pool, key, self._remote.info)
         self._request = request
         self._command = self._remote.wrapped
         self._pty = request.pty
         self._stdin = request.stdin
-        self._out = _Stream()
-        self._err = _Stream()
+        self._out = FedSource()
+        self._err = FedSource()
         self.stdout: ByteSource | None = self._remote.source(self._out, marker=self._pty)
         self.stderr: ByteSource | None = (
             None if self._pty else self._remote.source(self._err, marker=True)
@@ -184,14 +162,15 @@ class AsyncsshChannel(_Base):
         self._start()
 
     def _end_streams(self) -> None:
-        self._out.end()
-        self._err.end()
+        self._out.close()
+        self._err.close()
 
     async def _drive(self) -> None:  # asyncio side
         loop = asyncio.get_running_loop()
         self._opened = loop.create_future()
         status = ExitStatus(255, None)
         error: str | None = None
+        refused: str | None = None
         try:
             slot = await self._pool.fanout_slot()
             async with contextlib.AsyncExitStack() as stack:
@@ -209,31 +188,46 @@ class AsyncsshChannel(_Base):
                     status = ExitStatus(session.exit_status, None)
                 elif session.exit_signal is not None:
                     status = ExitStatus(None, session.exit_signal)
+                else:  # as OpenSSH's client: 255, and here the reason
+                    why = describe_connect_error(session.lost) if session.lost else "closed"
+                    self._pool.bridge.to_host(
+                        self._failed_after_open, f"ended without an exit status ({why})"
+                    )
         except asyncio.CancelledError:
             status = ExitStatus(None, int(_signal.SIGTERM))
             if self._chan is not None:
                 self._chan.close()
         except Exception as e:
             reason = describe_connect_error(e)
-            if self._chan is None:
+            if _refused(e):  # connected, but the server would not run it
+                refused = f"the host refused to run the command ({e})"
+                status = ExitStatus(None, None)
+            elif self._chan is None:
                 error = reason
             else:  # the session was open: the connection broke under the command
                 self._pool.bridge.to_host(self._failed_after_open, reason)
         finally:
             if not self._opened.done():
                 self._opened.set_result(False)
-            self._deliver_status(status, error)
+            self._deliver_status(status, error, refused)
 
     def _failed_after_open(self, reason: str) -> None:  # host side
         self.info.error = f"the SSH session failed: {reason}"
 
-    async def _open_session(
-        self, conn: asyncssh.SSHClientConnection
-    ) -> tuple[asyncssh.SSHClientChannel[bytes], _Session]:
+    async def _open_session(self, c: _Conn) -> tuple[asyncssh.SSHClientChannel[bytes], _Session]:
         self._opening = True  # from now on the command may run: kill it, don't just cancel
-        chan, session = await conn.create_session(
+        command = self._command
+        watchdog = self._request.watchdog
+        if watchdog is not None and watchdog.stale is not None and c.heartbeat is not None:
+            # This connection keeps a heartbeat: the watchdog watches it (silent cuts).
+            command = wrap(
+                self._request.command,
+                pty=self._pty,
+                watchdog=dataclasses.replace(watchdog, heartbeat=c.heartbeat),
+            )
+        chan, session = await c.conn.create_session(
             lambda: _Session(self),
-            self._command,
+            command,
             term_type="xterm" if self._pty else None,
             request_pty=self._pty,
             encoding=None,
@@ -331,7 +325,7 @@ class AsyncsshChannel(_Base):
         if result is None:  # that connection is full or gone: another pooled one
             try:
                 result, conn = await self._pool.session(
-                    self._key, lambda c: c.run(script, check=False)
+                    self._key, lambda c: c.conn.run(script, check=False)
                 )
             except Exception as e:
                 raise OSError(describe_connect_error(e)) from e
@@ -350,16 +344,17 @@ class _SftpChannel(_Base):
         self._put = request.direction == "put"
         self._sources = list(request.sources)
         self._destination = request.destination
-        self._err = _Stream()
+        self._err = FedSource()
         self.stderr: ByteSource | None = self._err
         self._start()
 
     def _end_streams(self) -> None:
-        self._err.end()
+        self._err.close()
 
     async def _drive(self) -> None:  # asyncio side
         status = ExitStatus(1, None)
         error: str | None = None
+        refused: str | None = None
         connected = False
         try:
             slot = await self._pool.fanout_slot()
@@ -385,11 +380,17 @@ class _SftpChannel(_Base):
                 what = " ".join(self._sources)
                 line = f"sftp {verb} {what}: {message}\n"
                 self._pool.bridge.to_host(self._err.feed, line.encode())
+            elif _refused(e):
+                refused = (
+                    "the host has no SFTP subsystem (sshd_config: Subsystem sftp ...); "
+                    "scp -O copies without it: transport='scp' with '-O' in scp_options"
+                )
+                status = ExitStatus(None, None)
             else:
                 error = describe_connect_error(e)
                 status = ExitStatus(255, None)
         finally:
-            self._deliver_status(status, error)
+            self._deliver_status(status, error, refused)
 
     async def _transfer(self, sftp: asyncssh.SFTPClient) -> None:
         if self._put:
@@ -411,8 +412,16 @@ class _SftpChannel(_Base):
         return False
 
 
-async def _start_sftp(conn: asyncssh.SSHClientConnection) -> asyncssh.SFTPClient:
-    return await conn.start_sftp_client()
+def _refused(e: Exception) -> bool:
+    """The connection was fine, but the server refused the session's request (the command,
+    the subsystem): no reason to take the host as unreachable."""
+    return (
+        isinstance(e, asyncssh.ChannelOpenError) and e.code == asyncssh.OPEN_REQUEST_SESSION_FAILED
+    )
+
+
+async def _start_sftp(c: _Conn) -> asyncssh.SFTPClient:
+    return await c.conn.start_sftp_client()
 
 
 @asynccontextmanager

@@ -27,11 +27,12 @@ from typing import Literal, Protocol, TypeAlias, runtime_checkable
 from .._core._channel import Channel
 from .._core._config import EffectiveConnectionParams
 from .._core._host import Host
+from ._remote_command import DEFAULT_WATCHDOG, Watchdog
 
-__all__ = ["Batch", "CommandRequest", "CopyRequest", "Request", "Transport"]
+__all__ = ["Batch", "CommandRequest", "CopyRequest", "Request", "Transport", "Watchdog"]
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class CommandRequest:
     """One command to run on one host.
 
@@ -43,6 +44,9 @@ class CommandRequest:
         stdin: the command gets a stdin that the process writes to (else end of file).
         kill_grace: seconds between SIGTERM and SIGKILL when a kill is needed before the
             process itself asks for one (cancelled while connecting).
+        watchdog: how the remote watchdog ends the command with its connection (a
+            transport may add its heartbeat file); None: detached, the command outlives
+            the controller (and a local client program is not supervised either).
         local_env: environment of a local client program, if the transport runs one.
         local_cwd: working directory of that local program.
     """
@@ -53,11 +57,15 @@ class CommandRequest:
     pty: bool = False
     stdin: bool = True
     kill_grace: float = 5.0
+    watchdog: Watchdog | None = DEFAULT_WATCHDOG
     local_env: Mapping[str, str] | None = None
     local_cwd: str | None = None
 
+    def __repr__(self) -> str:
+        return f"CommandRequest(host={str(self.host)!r}, command={self.command!r})"
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 class CopyRequest:
     """One copy between here and one host.
 
@@ -75,6 +83,12 @@ class CopyRequest:
     direction: Literal["put", "get"]
     sources: tuple[str, ...]
     destination: str
+
+    def __repr__(self) -> str:
+        return (
+            f"CopyRequest(host={str(self.host)!r}, direction={self.direction!r}, "
+            f"sources={self.sources!r}, destination={self.destination!r})"
+        )
 
 
 Request: TypeAlias = CommandRequest | CopyRequest

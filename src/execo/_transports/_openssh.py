@@ -9,8 +9,11 @@ has no marker: its connection errors are recognised in its stderr.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
 import re
+import secrets
 import signal as _signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -21,7 +24,7 @@ from .._core._channel import ByteSource, ChannelInfo, ExitStatus
 from .._core._config import DEFAULT_SSH_CONFIG, EffectiveConnectionParams
 from .._core._local import LocalChannel, spawn_local
 from ._base import Batch, CommandRequest, CopyRequest, Request
-from ._remote_command import RemoteCommand
+from ._remote_command import RemoteCommand, Watchdog, keeper_command
 
 __all__ = [
     "OpenSshTransport",
@@ -48,8 +51,8 @@ def ssh_argv(params: EffectiveConnectionParams, address: str, *, pty: bool) -> l
 
 def login_options(params: EffectiveConnectionParams) -> list[str]:
     """The OpenSSH options every connection gets (pure): batch mode, connect timeout, the
-    user, key and port of the host, if set, and the key exchange algorithms, if chosen
-    (shared by ssh, scp and taktuk's connector)."""
+    user, key and port of the host, if set, the key exchange algorithms, if chosen, and
+    keepalives (shared by ssh, scp and taktuk's connector)."""
     argv = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(params.connect_timeout))}"]
     if params.user:
         argv += ["-o", f"User={params.user}"]
@@ -59,6 +62,10 @@ def login_options(params: EffectiveConnectionParams) -> list[str]:
         argv += ["-o", f"Port={params.port}"]
     if params.kex_algorithms:
         argv += ["-o", f"KexAlgorithms={','.join(params.kex_algorithms)}"]
+    if params.keepalive_timeout is not None:
+        # A silently cut connection: the client gives up within keepalive_timeout.
+        interval = max(1, round(params.keepalive_timeout / 3))
+        argv += ["-o", f"ServerAliveInterval={interval}", "-o", "ServerAliveCountMax=3"]
     return argv
 
 
@@ -80,6 +87,8 @@ def scp_argv(request: CopyRequest) -> list[str]:
     """The whole scp command line of a copy (pure; argv words, so spaces are safe)."""
     params = request.params
     address = params.rewritten_address(request.host.address)
+    if ":" in address:  # IPv6: scp reads host:path, so the address goes in brackets
+        address = f"[{address}]"
     prefix = [*scp_argv_prefix(params), "--"]
     if request.direction == "put":
         return [*prefix, *request.sources, f"{address}:{request.destination}"]
@@ -192,14 +201,107 @@ class ScpChannel(_LocalClient):
         return await self._local.terminate(grace, sig)
 
 
+class _Keeper:
+    """The heartbeat keeper of one target in a batch: an extra ssh client running
+    :func:`keeper_command`, fed a line every ``every`` seconds while commands of the batch run
+    on that target (started only once one has run for ``_KEEPER_DELAY``: short commands
+    cost no second connection)."""
+
+    def __init__(self, name: str, argv: list[str], every: float) -> None:
+        self.name = name
+        self.argv = argv
+        self.every = every
+        self.channels: list[_SshChannel] = []
+
+    def busy(self) -> bool:
+        """Some command of this target has started remotely and still runs."""
+        return any(not c.has_exited() and c.info.remote_pid is not None for c in self.channels)
+
+    async def run(self) -> None:
+        await anyio.sleep(_KEEPER_DELAY)
+        while self.busy():
+            try:
+                local = await spawn_local(self.argv, env=None, cwd=None, pty=False)
+            except OSError:
+                return  # no keeper: the commands' watchdogs stay unarmed, nothing worse
+            try:
+                while self.busy() and not local.has_exited():
+                    try:
+                        await local.send(b"\n")
+                    except OSError:
+                        break
+                    with anyio.move_on_after(self.every):
+                        await local.wait()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await local.close_stdin()  # the remote loop ends, its file goes
+                    with anyio.move_on_after(0.5):
+                        await local.wait()
+                    if not local.has_exited():
+                        await local.terminate(0.5)
+                    await local.aclose()
+            if self.busy():
+                await anyio.sleep(1.0)  # the connection broke: try again (a cut fails)
+
+
+class _OpenSshBatch(Batch):
+    """The keepers of a batch, one per target of its commands (when silent cuts are
+    watched: ``keepalive_timeout`` not None)."""
+
+    def __init__(self, requests: Sequence[Request]) -> None:
+        self.ids = {id(r) for r in requests}
+        self.keepers: dict[tuple[str, ...], _Keeper] = {}
+        tag = secrets.token_hex(4)
+        for r in requests:
+            if not isinstance(r, CommandRequest) or r.watchdog is None:
+                continue
+            bound = r.params.keepalive_timeout
+            if bound is None or r.watchdog.stale is None:
+                continue
+            key = tuple(ssh_argv(r.params, r.host.address, pty=False))
+            if key not in self.keepers:
+                name = f".execo-hb-{tag}-{len(self.keepers) + 1}"
+                keeper = keeper_command(name, Watchdog(stale=max(1.0, bound * 0.8)))
+                self.keepers[key] = _Keeper(name, [*key, keeper], max(0.5, bound / 10))
+
+    def keeper_for(self, request: CommandRequest) -> _Keeper | None:
+        return self.keepers.get(tuple(ssh_argv(request.params, request.host.address, pty=False)))
+
+
+_KEEPER_DELAY = 1.0
+_batches: contextvars.ContextVar[tuple[_OpenSshBatch, ...]] = contextvars.ContextVar(
+    "execo_openssh_batches", default=()
+)
+
+
 @asynccontextmanager
-async def _no_batch() -> AsyncIterator[Batch]:
-    yield Batch()
+async def _batch(requests: Sequence[Request]) -> AsyncIterator[Batch]:
+    enclosing = _batches.get()
+    if requests and all(any(id(r) in b.ids for b in enclosing) for r in requests):
+        yield Batch()  # its commands are those of an enclosing batch
+        return
+    batch = _OpenSshBatch(requests)
+    if not batch.keepers:
+        yield batch
+        return
+    token = _batches.set((*enclosing, batch))
+    try:
+        async with anyio.create_task_group() as tg:
+            for keeper in batch.keepers.values():
+                tg.start_soon(keeper.run)
+            try:
+                yield batch
+            finally:
+                tg.cancel_scope.cancel()  # every command has ended: the keepers go
+    finally:
+        _batches.reset(token)
 
 
 class OpenSshTransport:
     """Commands under the OpenSSH client (``ssh``), copies under ``scp``: one local client
-    per command, so ``~/.ssh/config``, ProxyJump, ControlMaster and agents all apply."""
+    per command, so ``~/.ssh/config``, ProxyJump, ControlMaster and agents all apply. A
+    batch keeps one heartbeat connection per target of its commands that run more than a
+    second, so that a connection cut silently ends them (see :mod:`._remote_command`)."""
 
     name = "ssh"
 
@@ -207,7 +309,7 @@ class OpenSshTransport:
         pass
 
     def batch(self, requests: Sequence[Request]) -> AbstractAsyncContextManager[Batch]:
-        return _no_batch()
+        return _batch(requests)
 
     def command_argv(self, request: CommandRequest, remote: RemoteCommand) -> list[str]:
         """The local ssh client's whole argv for a command (pure)."""
@@ -218,15 +320,26 @@ class OpenSshTransport:
         if isinstance(request, CopyRequest):
             argv = scp_argv(request)
             return ScpChannel(await spawn_local(argv, env=None, cwd=None, pty=False, stdin=False))
-        remote = RemoteCommand(request.command, pty=request.pty)
+        keeper = next(
+            (k for b in _batches.get() if id(request) in b.ids if (k := b.keeper_for(request))),
+            None,
+        )
+        watchdog = request.watchdog
+        if keeper is not None and watchdog is not None:
+            watchdog = dataclasses.replace(watchdog, heartbeat=keeper.name)
+        remote = RemoteCommand(request.command, pty=request.pty, watchdog=watchdog)
         local = await spawn_local(
             self.command_argv(request, remote),
             env=_local_env(request),
             cwd=request.local_cwd,
             pty=False,
             stdin=request.stdin,
+            supervised=request.watchdog is not None,
         )
-        return _SshChannel(request, remote, local)
+        channel = _SshChannel(request, remote, local)
+        if keeper is not None:
+            keeper.channels.append(channel)
+        return channel
 
     def __repr__(self) -> str:
         return "OpenSshTransport()"

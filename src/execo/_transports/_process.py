@@ -24,11 +24,28 @@ from .._core._local import Process, spawn_local
 from .._core._options import check_keywords
 from .._core._process import LocalProcessOptions, ProcessBase, ProcessOptions, SshProcessOptions
 from .._core._util import str_from_cmdline
-from ._base import CommandRequest, CopyRequest, Transport
+from ._base import CommandRequest, CopyRequest, Transport, Watchdog
 from ._factories import TransportLike, copy_transport, remote_transport, transport_named
 from ._openssh import ScpChannel
 
-__all__ = ["CopyProcess", "ScpProcess", "SftpProcess", "SshProcess", "TaktukProcess"]
+__all__ = [
+    "CopyProcess",
+    "ScpProcess",
+    "SftpProcess",
+    "SshProcess",
+    "TaktukProcess",
+    "watchdog_for",
+]
+
+
+def watchdog_for(params: EffectiveConnectionParams) -> Watchdog:
+    """The remote watchdog the connection parameters ask for (no heartbeat yet: the
+    transport that keeps one adds its file)."""
+    bound = params.keepalive_timeout
+    stale = (
+        0.0 if bound is None else max(1.0, bound - params.watchdog_period - params.watchdog_grace)
+    )
+    return Watchdog(period=params.watchdog_period, grace=params.watchdog_grace, stale=stale)
 
 
 class SshProcess(ProcessBase):
@@ -105,6 +122,7 @@ class SshProcess(ProcessBase):
             pty=self.pty,
             stdin=self.stdin,
             kill_grace=self._grace(),
+            watchdog=None if self.detach else watchdog_for(self.params),
             local_env=self.env,
             local_cwd=self.cwd,
         )

@@ -1,4 +1,4 @@
-"""The remote-command protocol every remote transport speaks: the pid marker and the remote kill.
+r"""The remote-command protocol every remote transport speaks: the pid marker and the remote kill.
 
 Every remote command is wrapped as ``echo __EXECO_RPID__ $$ >&2; <command>`` (the marker on
 stdout with a pty, where stderr is merged): the remote shell runs the command, and sshd (or
@@ -11,13 +11,29 @@ for to the group, then SIGKILL after the grace period, until only zombies are le
 A command whose marker never arrived never started: the transports use that to tell an
 unreachable host from a command that failed. :class:`RemoteCommand` holds one command's side
 of all this, so that OpenSSH, asyncssh and taktuk share it.
+
+**The watchdog.** Unless the command is detached, the wrapper also starts a watchdog: a
+background subshell of the remote shell (so in the command's process group), its stdio on
+``/dev/null`` (it holds no channel open). Every ``period`` seconds it checks that the process
+carrying the session is still there (the remote shell's parent: sshd's session process, or
+the taktuk engine) and, when a heartbeat file is given, that its content still changes (a
+keeper refreshes it through the connection: a link cut silently stops the beats). When a
+check fails — the connection ended, whatever the reason: the controller died, the ssh client
+was killed, the network dropped — it sends SIGTERM to the command's process group, then
+SIGKILL ``grace`` seconds later. It needs only POSIX sh builtins and ``sleep``; it works with
+sshds that ignore the SSH signal request and over taktuk. The command's own exit (``exit``
+included) stops it through an ``EXIT`` trap; a command that ``exec``\ s leaves it running,
+harmlessly, until its session ends.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 import signal as _signal
 from collections.abc import Awaitable, Callable
+from typing import Final
 
 import anyio
 
@@ -26,6 +42,9 @@ from .._core._channel import ByteSource, ChannelInfo
 __all__ = [
     "MARKER",
     "RemoteCommand",
+    "Watchdog",
+    "heartbeat_path",
+    "keeper_command",
     "kill_script",
     "parse_marker",
     "signal_script",
@@ -37,10 +56,86 @@ _MARKER_LINE = re.compile(rb"__EXECO_RPID__ (\d+)\r?\n")
 _TAIL = 8192  # bytes of stderr kept to explain a failure to connect
 
 
-def wrap(command: str, *, pty: bool) -> str:
-    """``command`` behind the pid marker (on stderr, or on stdout with a pty)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Watchdog:
+    """How the remote watchdog of a command watches its connection.
+
+    Attributes:
+        period: seconds between two checks.
+        grace: seconds between its SIGTERM and its SIGKILL.
+        heartbeat: the name of a file in the remote ``$TMPDIR`` (``/tmp``) whose content a
+            keeper changes while its connection lives (None: only the end of the session is
+            watched). The watchdog enforces it only once it has seen it: a keeper that never
+            started (a server that refuses a second session) disarms nothing.
+        stale: seconds without a change of the heartbeat after which the connection is
+            taken as cut (None: no heartbeat is to be kept, silent cuts are not watched).
+    """
+
+    period: float = 1.0
+    grace: float = 2.0
+    heartbeat: str | None = None
+    stale: float | None = 25.0
+
+    def script(self) -> str:
+        """The watchdog's shell code (to run in the background of the remote shell)."""
+        period = _number(self.period)
+        check = ""
+        if self.heartbeat is not None and self.stale is not None:
+            ticks = max(1, math.ceil(self.stale / self.period))
+            # Armed once a beat was seen ($__execo_l); then a file that stops changing, or
+            # goes, counts the checks towards the end.
+            check = (
+                f"__execo_c=; read -r __execo_c < {heartbeat_path(self.heartbeat)} 2>/dev/null; "
+                'if [ -n "$__execo_l" ] && { [ -z "$__execo_c" ] || '
+                '[ "$__execo_c" = "$__execo_l" ]; }; then __execo_n=$((__execo_n+1)); '
+                f"[ $__execo_n -ge {ticks} ] && break; "
+                'elif [ -n "$__execo_c" ]; then __execo_n=0; __execo_l=$__execo_c; fi; '
+            )
+        return (
+            "trap '' HUP INT; __execo_l=; __execo_n=0; "
+            f"while kill -0 $__execo_p 2>/dev/null; do {check}sleep {period}; done; "
+            "trap '' TERM; kill -TERM -$$ 2>/dev/null; "
+            f"sleep {_number(self.grace)}; kill -KILL -$$ 2>/dev/null"
+        )
+
+
+DEFAULT_WATCHDOG: Final = Watchdog()
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.3f}".rstrip("0")
+
+
+def heartbeat_path(name: str) -> str:
+    """The remote path of the heartbeat file ``name``, as a double-quoted shell word."""
+    if not name.replace("-", "").replace(".", "").isalnum():
+        raise ValueError(f"a heartbeat name is letters, digits, '.' and '-': {name!r}")
+    return f'"${{TMPDIR:-/tmp}}/{name}"'
+
+
+def keeper_command(name: str, watchdog: Watchdog) -> str:
+    """The remote side of a heartbeat keeper: each line it reads changes the file ``name``;
+    the file goes when its input ends. It has a watchdog on its own heartbeat, so a keeper
+    whose connection is cut silently ends too."""
+    path = heartbeat_path(name)
+    loop = (
+        f"trap 'rm -f {path}; kill $__execo_w 2>/dev/null' EXIT; i=0; "
+        f"while IFS= read -r x; do i=$((i+1)); echo $i > {path}; done"
+    )
+    return wrap(loop, pty=False, watchdog=dataclasses.replace(watchdog, heartbeat=name))
+
+
+def wrap(command: str, *, pty: bool, watchdog: Watchdog | None = None) -> str:
+    """``command`` behind the pid marker (on stderr, or on stdout with a pty), and the
+    watchdog that ends its process group with its connection (unless None: detached)."""
     echo = f"echo {MARKER.decode()} $$"
-    return f"{echo}; {command}" if pty else f"{echo} >&2; {command}"
+    head = f"{echo}; " if pty else f"{echo} >&2; "
+    if watchdog is not None:
+        head += (
+            f"__execo_p=$PPID; ({watchdog.script()}) </dev/null >/dev/null 2>&1 & "
+            "__execo_w=$!; trap 'kill $__execo_w 2>/dev/null' EXIT; "
+        )
+    return head + command
 
 
 def parse_marker(line: bytes) -> int | None:
@@ -49,6 +144,10 @@ def parse_marker(line: bytes) -> int | None:
     if line.startswith(head) and line[len(head) :].strip().isdigit():
         return int(line[len(head) :].strip())
     return None
+
+
+# ``kill -N -PGID``, never ``kill -s N -- -PGID``: dash (Debian's /bin/sh, which taktuk and
+# some login shells use) takes neither ``-s N`` with a negative pid nor ``--``.
 
 
 def _group_of(pid: int) -> str:
@@ -69,16 +168,16 @@ def kill_script(pid: int, grace: float, sig: int = _signal.SIGTERM) -> str:
         "awk -v g=$g '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'"
     )
     return (
-        _group_of(pid) + f"kill -{int(sig)} -- -$g 2>/dev/null || exit 0; i=0; "
+        _group_of(pid) + f"kill -{int(sig)} -$g 2>/dev/null || exit 0; i=0; "
         f"while {alive}; do "
-        f"if [ $i -ge {steps} ]; then kill -KILL -- -$g 2>/dev/null; exit 9; fi; "
+        f"if [ $i -ge {steps} ]; then kill -KILL -$g 2>/dev/null; exit 9; fi; "
         "sleep 0.1; i=$((i+1)); done; exit 0"
     )
 
 
 def signal_script(pid: int, sig: int) -> str:
     """Remote shell code: ``sig`` to the process group of ``pid``, nothing more."""
-    return _group_of(pid) + f"kill -{int(sig)} -- -$g 2>/dev/null; exit 0"
+    return _group_of(pid) + f"kill -{int(sig)} -$g 2>/dev/null; exit 0"
 
 
 RunScript = Callable[[str], Awaitable[int | None]]
@@ -94,9 +193,16 @@ class RemoteCommand:
     itself (taktuk), through :meth:`found_pid` / :meth:`no_marker`.
     """
 
-    def __init__(self, command: str, *, pty: bool, info: ChannelInfo | None = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        *,
+        pty: bool,
+        watchdog: Watchdog | None = None,
+        info: ChannelInfo | None = None,
+    ) -> None:
         self.pty = pty
-        self.wrapped = wrap(command, pty=pty)
+        self.wrapped = wrap(command, pty=pty, watchdog=watchdog)
         self.info = info if info is not None else ChannelInfo()
         self._marker_done = False
         self._marker_event = anyio.Event()

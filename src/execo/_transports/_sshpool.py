@@ -28,9 +28,12 @@ authentication, and encrypted keys without a passphrase are skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import functools
+import os
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +43,10 @@ import asyncssh
 
 from .._core._config import EffectiveConnectionParams
 from .._core._errors import ExecoUsageError
+from .._core._local import raise_nofile_limit
+from .._core._secret import Secret
 from ._bridge import Bridge, open_bridge
+from ._remote_command import Watchdog, keeper_command
 from ._sshtarget import (
     CIPHERS,
     ConnectFailed,
@@ -48,6 +54,7 @@ from ._sshtarget import (
     KnownHosts,
     TargetKey,
     describe_connect_error,
+    local_username,
     target_key,
 )
 
@@ -136,18 +143,33 @@ class _Client(asyncssh.SSHClient):
 class _Conn:
     """One pooled connection and its session count."""
 
-    def __init__(self, target: _Target, conn: asyncssh.SSHClientConnection, cap: int) -> None:
+    def __init__(
+        self,
+        target: _Target,
+        conn: asyncssh.SSHClientConnection,
+        cap: int,
+        on_lost: Callable[[], None],
+    ) -> None:
         self.target = target
         self.conn = conn
         self.sessions = 0
         self.cap = cap
         self.closed = False
+        self._on_lost = on_lost
+        # The heartbeat keeper on this connection (see _keep): its file's name once it beats.
+        self.heartbeat: str | None = None
+        self.keeper: asyncssh.SSHClientChannel[bytes] | None = None
+        self.beat_every = 0.0
+        self.next_beat = 0.0
 
     def lost(self) -> None:
+        if self.closed and self not in self.target.conns:
+            return
         self.closed = True
         if self in self.target.conns:
             self.target.conns.remove(self)
         self.target.wake()
+        self._on_lost()  # a socket was freed: those starved of descriptors may go
 
 
 class _Target:
@@ -203,10 +225,17 @@ class SshPool:
         self._keys_cache: dict[tuple[EffectiveConnectionParams, str], TargetKey] = {}
         self._base_options: dict[tuple[object, ...], asyncssh.SSHClientConnectionOptions] = {}
         self._known: dict[str, KnownHosts] = {}
-        self._keys: dict[str, asyncssh.SSHKey] = {}
+        self._keys: dict[tuple[str, Secret | None], asyncssh.SSHKey] = {}
         self._handshakes: dict[tuple[str, int | None], _Counter] = {}
         self._all_handshakes: _Counter | None = None
         self._fanout: _Counter | None = None
+        self._id = secrets.token_hex(4)  # names this pool's heartbeat files
+        self._keepers = 0
+        self._beater: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._nofile = 0  # the soft limit on open files, read when the pool opens
+        self._connecting = 0  # handshakes in flight over every target
+        self._starved: set[_Target] = set()  # waiting for a file descriptor
         self._stats = {
             "opened": 0,
             "failures": 0,
@@ -238,6 +267,8 @@ class SshPool:
             raise ExecoUsageError("this SSH pool is already open")
         self._bridge = open_bridge()
         self._closing = False
+        self._nofile = raise_nofile_limit()
+        _settle_local_username()
 
     async def __aexit__(
         self,
@@ -275,6 +306,10 @@ class SshPool:
 
     async def _close_all(self) -> None:
         self._closing = True
+        for keeper in [*self._tasks, *([self._beater] if self._beater else [])]:
+            keeper.cancel()
+        self._tasks.clear()
+        self._beater = None
         conns = [c for t in self._targets.values() for c in t.conns]
         for t in self._targets.values():
             for task in list(t.connecting):
@@ -347,7 +382,7 @@ class SshPool:
                     assert target.error is not None
                     raise ConnectFailed(describe_connect_error(target.error))
                 slots = self.limits.max_sessions_per_connection if session else target.waiters
-                if len(target.connecting) * slots < target.waiters:
+                if len(target.connecting) * slots < target.waiters and self._may_connect(target):
                     task = asyncio.ensure_future(self._open(target))
                     target.connecting.add(task)
                     task.add_done_callback(functools.partial(self._opened, target))
@@ -376,22 +411,72 @@ class SshPool:
         self._stats["sessions_open"] -= 1
         if c.target.waiters:
             c.target.wake()
+        elif c.sessions == 0 and self._starved:
+            self._wake_starved()  # an idle connection another target may take over
+
+    # ------------------------------------------------- file descriptor budget
+
+    def _fd_room(self) -> bool:
+        """Whether one more socket fits under the open-file limit, keeping a reserve for what
+        else the process opens (pipes, files) and for the handshakes in flight."""
+        try:
+            used = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            return True
+        return used + self._connecting + _FD_RESERVE < self._nofile
+
+    def _open_total(self) -> int:
+        return self._connecting + sum(len(t.conns) for t in self._targets.values())
+
+    def _may_connect(self, target: _Target) -> bool:
+        """Whether to open a connection for ``target`` now. Out of descriptors, a target
+        that has connections shares them (its waiters queue for a session); one that has
+        none gets an idle connection of another target closed for it, or waits for one."""
+        if self._fd_room():
+            return True
+        if target.conns or target.connecting:
+            return False
+        if self._evict_idle(target):
+            return False  # woken once that socket is freed
+        if not self._open_total():
+            return True  # nothing of ours to wait for: try (an error will say why)
+        self._starved.add(target)
+        return False
+
+    def _evict_idle(self, needing: _Target) -> bool:
+        """Close an idle connection of another target to make room; whether one was."""
+        for t in self._targets.values():
+            if t is needing or t.waiters:
+                continue
+            for c in t.conns:
+                if c.sessions == 0 and not c.closed:
+                    c.closed = True
+                    t.conns.remove(c)
+                    c.conn.close()  # its socket is freed once closed: lost() wakes us
+                    self._starved.add(needing)
+                    return True
+        return False
+
+    def _wake_starved(self) -> None:
+        starved, self._starved = self._starved, set()
+        for t in starved:
+            t.wake()
 
     async def session(
         self,
         key: TargetKey,
-        open_: Callable[[asyncssh.SSHClientConnection], Awaitable[T]],
+        open_: Callable[[_Conn], Awaitable[T]],
     ) -> tuple[T, _Conn]:
         """Open a session with ``open_`` on a pooled connection; a refused session marks the
         connection full and another one is tried."""
         while True:
             c = await self.acquire(key)
             try:
-                return await open_(c.conn), c
-            except asyncssh.ChannelOpenError:
+                return await open_(c), c
+            except asyncssh.ChannelOpenError as e:
                 self.release(c)
-                if c.closed or c.sessions == 0:
-                    raise
+                if c.closed or c.sessions == 0 or e.code == asyncssh.OPEN_REQUEST_SESSION_FAILED:
+                    raise  # (a refused subsystem or command is no full connection)
                 c.cap = max(1, c.sessions)  # the server's MaxSessions is lower than ours
             except BaseException:
                 self.release(c)
@@ -418,11 +503,32 @@ class SshPool:
             self._all_handshakes = _Counter(self.limits.max_starting_total)
         known = self._known_hosts(key)
         client = _Client(key.policy, known)
+        assert self._all_handshakes is not None
+        self._connecting += 1
+        try:
+            return await self._connect(
+                target, key, tunnel, limiter, self._all_handshakes, known, client
+            )
+        finally:
+            self._connecting -= 1
+            if self._starved:
+                self._wake_starved()
+
+    async def _connect(
+        self,
+        target: _Target,
+        key: TargetKey,
+        tunnel: asyncssh.SSHClientConnection | None,
+        limiter: _Counter,
+        all_handshakes: _Counter,
+        known: KnownHosts | None,
+        client: _Client,
+    ) -> _Conn:
         options = self._options(key, known)
         user: dict[str, str] = {"username": key.user} if key.user else {}
         for attempt in range(_DROP_RETRIES + 1):
             try:
-                async with limiter, self._all_handshakes:
+                async with limiter, all_handshakes:
                     conn = await asyncssh.connect(
                         key.host,
                         key.port or (),
@@ -444,14 +550,59 @@ class SshPool:
             except Exception:
                 self._stats["failures"] += 1
                 raise
-        c = _Conn(target, conn, self.limits.max_sessions_per_connection)
+        c = _Conn(target, conn, self.limits.max_sessions_per_connection, self._wake_starved)
         client.conn = c
         self._stats["opened"] += 1
         if self._closing:
             conn.close()
             raise ConnectFailed("the SSH pool is closing")
         target.conns.append(c)
+        if key.keepalive is not None:
+            keeping = asyncio.ensure_future(self._keep(c, key.keepalive))
+            self._tasks.add(keeping)
+            keeping.add_done_callback(self._tasks.discard)
         return c  # _opened() wakes the waiters
+
+    # ------------------------------------------------------ heartbeat keepers
+
+    async def _keep(self, c: _Conn, keepalive: float) -> None:
+        """Open the heartbeat keeper of connection ``c``: a session whose remote side changes
+        a file at each line we send (:func:`keeper_command`). The remote watchdogs of the
+        commands on ``c`` read it: a connection cut silently stops the beats, and they end
+        their commands within ``keepalive``. A server that refuses the extra session gets no
+        keeper (the commands' watchdogs then only watch their sessions' ends)."""
+        self._keepers += 1
+        name = f".execo-hb-{self._id}-{self._keepers}"
+        watchdog = Watchdog(stale=max(1.0, keepalive * 0.8))
+        # Named now: the commands opened meanwhile watch the file as soon as it appears (a
+        # watchdog arms itself at the first beat it sees).
+        c.heartbeat = name
+        try:
+            chan, _ = await c.conn.create_session(
+                asyncssh.SSHClientSession, keeper_command(name, watchdog), encoding=None
+            )
+        except (OSError, asyncssh.Error):
+            return
+        c.keeper = chan
+        c.cap = max(1, c.cap - 1)  # the keeper takes one of the server's MaxSessions
+        c.beat_every = max(0.5, keepalive / 10)
+        chan.write(b"\n")
+        c.next_beat = asyncio.get_running_loop().time() + c.beat_every
+        if self._beater is None:
+            self._beater = asyncio.ensure_future(self._beat())
+
+    async def _beat(self) -> None:
+        """Send every keeper its line when due (one task for the whole pool)."""
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            now = loop.time()
+            for t in self._targets.values():
+                for c in t.conns:
+                    if c.keeper is not None and not c.closed and c.next_beat <= now:
+                        c.next_beat = now + c.beat_every
+                        with contextlib.suppress(OSError, asyncssh.Error):
+                            c.keeper.write(b"\n")
+            await asyncio.sleep(0.5)
 
     def _known_hosts(self, key: TargetKey) -> KnownHosts | None:
         if key.policy == HostKeyPolicy.INSECURE:
@@ -471,7 +622,15 @@ class SshPool:
         here rather than per target, the options cost one preparation per connection, not
         two (about a quarter of the client's CPU for a cold connection).
         """
-        cache_key = (key.keyfile, key.policy, key.store, key.connect_timeout, key.kex)
+        cache_key = (
+            key.keyfile,
+            key.passphrase,
+            key.policy,
+            key.store,
+            key.connect_timeout,
+            key.kex,
+            key.keepalive,
+        )
         options = self._base_options.get(cache_key)
         if options is None:
             options = self._base_options[cache_key] = self._new_options(key, known)
@@ -492,15 +651,23 @@ class SshPool:
             "compression_algs": None,
             "config": None,
         }
+        if key.keepalive is not None:  # a silently cut connection is closed within it
+            kwargs["keepalive_interval"] = max(1.0, key.keepalive / 3)
+            kwargs["keepalive_count_max"] = 3
         if key.keyfile:
-            kwargs["client_keys"] = [self._key(key.keyfile)]
+            kwargs["client_keys"] = [self._key(key.keyfile, key.passphrase)]
         return asyncssh.SSHClientConnectionOptions(**kwargs)
 
-    def _key(self, path: str | None) -> asyncssh.SSHKey:
-        assert path is not None
-        k = self._keys.get(path)
+    def _key(self, path: str, passphrase: Secret | None) -> asyncssh.SSHKey:
+        k = self._keys.get((path, passphrase))
         if k is None:
-            k = self._keys[path] = asyncssh.read_private_key(path)
+            secret = passphrase.reveal() if passphrase is not None else None
+            try:
+                k = asyncssh.read_private_key(path, secret)
+            except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as e:
+                # Its message names no passphrase; its context could hold it: cut it.
+                raise ConnectFailed(f"cannot use the key {path}: {e}") from None
+            self._keys[(path, passphrase)] = k
         return k
 
     async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -509,8 +676,18 @@ class SshPool:
 
 
 _DROP_RETRIES = 3
+_FD_RESERVE = 24  # descriptors kept free for pipes, files and the like, beside the sockets
 
-_DROP_RETRIES = 3
+
+def _settle_local_username() -> None:
+    """Look the local user name up once, while descriptors are free: asyncssh asks for it at
+    every connection (a passwd lookup, which fails once the descriptors are gone), unless
+    the environment names it."""
+    if not any(os.environ.get(v) for v in ("LOGNAME", "USER", "LNAME", "USERNAME")):
+        try:
+            os.environ["LOGNAME"] = local_username()
+        except KeyError:
+            pass
 
 
 def ssh_pool(limits: Limits | None = None) -> SshPool:

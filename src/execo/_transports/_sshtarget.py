@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import getpass
 import os
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 import asyncssh
 
 from .._core._config import EffectiveConnectionParams
+from .._core._secret import Secret
 
 __all__ = [
     "CIPHERS",
@@ -25,6 +27,7 @@ __all__ = [
     "TargetKey",
     "default_known_hosts_store",
     "describe_connect_error",
+    "local_username",
     "target_key",
 ]
 
@@ -92,6 +95,8 @@ class TargetKey:
     connect_timeout: float
     kex: tuple[str, ...]
     jump: TargetKey | None
+    keepalive: float | None = None
+    passphrase: Secret | None = None
 
 
 class KnownHosts:
@@ -165,6 +170,16 @@ def expand(path: str | os.PathLike[str] | None) -> str | None:
     return os.path.expanduser(os.fspath(path))
 
 
+@functools.cache
+def local_username() -> str:
+    """The local user's name (looked up once per process).
+
+    Raises:
+        KeyError: no name in the environment and none in the passwd database.
+    """
+    return getpass.getuser()
+
+
 def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
     """The ProxyJump chain of ``host`` from the ssh config, as nested pool keys.
 
@@ -177,7 +192,7 @@ def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
     from asyncssh.config import SSHClientConfig
 
     config = SSHClientConfig.load(
-        None, [base.ssh_config], False, False, False, getpass.getuser(), (), host, ()
+        None, [base.ssh_config], False, False, False, local_username(), (), host, ()
     )
     jump = config.get("ProxyJump")
     if not isinstance(jump, str) or not jump or jump.lower() == "none":
@@ -194,7 +209,7 @@ def jump_key(base: TargetKey, host: str, depth: int = 0) -> TargetKey | None:
         if i == 0:  # the first hop may have its own ProxyJump
             prev = jump_key(base, name, depth + 1)
         key = dataclasses.replace(
-            base, host=name, port=port, user=user or None, keyfile=None, jump=prev
+            base, host=name, port=port, user=user or None, keyfile=None, passphrase=None, jump=prev
         )
     return key
 
@@ -216,5 +231,7 @@ def target_key(params: EffectiveConnectionParams, address: str) -> TargetKey:
         connect_timeout=float(params.connect_timeout),
         kex=params.kex_algorithms or KEX_ALGORITHMS,
         jump=None,
+        keepalive=params.keepalive_timeout,
+        passphrase=params.keyfile_passphrase,
     )
     return dataclasses.replace(base, jump=jump_key(base, host))

@@ -17,7 +17,6 @@ The signal asked for is the one sent (``<ranks> kill <signal>``).
 
 from __future__ import annotations
 
-import collections
 import contextvars
 import os
 import shutil
@@ -29,7 +28,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import anyio
 import anyio.abc
 
-from .._core._channel import ByteSource, ChannelInfo, ExitStatus, check_signal
+from .._core._channel import ByteSource, ChannelInfo, ExitStatus, FedSource, check_signal
 from .._core._config import EffectiveConnectionParams
 from .._core._host import Host
 from .._core._local import LocalChannel, spawn_local
@@ -53,38 +52,6 @@ _QUIT_TIMEOUT = 5.0  # taktuk's own exit after "quit", before we kill it
 _SSH_KILLERS = 32  # fresh ssh connections at once when taktuk cannot kill
 
 
-class _FeedSource:
-    """A byte stream fed by the session's reader and read by the process's pump."""
-
-    def __init__(self) -> None:
-        self._chunks: collections.deque[bytes] = collections.deque()
-        self._eof = False
-        self._event: anyio.Event | None = None
-
-    def feed(self, data: bytes) -> None:
-        if data and not self._eof:
-            self._chunks.append(data)
-            self._wake()
-
-    def close(self) -> None:
-        self._eof = True
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._event is not None:
-            self._event.set()
-            self._event = None
-
-    async def read(self) -> bytes:
-        while not self._chunks:
-            if self._eof:
-                return b""
-            if self._event is None:
-                self._event = anyio.Event()
-            await self._event.wait()
-        return self._chunks.popleft()
-
-
 class _Host:
     """What the session knows about one host (one position on taktuk's command line)."""
 
@@ -98,8 +65,8 @@ class _Host:
         self.started = False
         self.status: ExitStatus | None = None
         self.ended = anyio.Event()
-        self.out = _FeedSource()
-        self.err = _FeedSource()
+        self.out = FedSource()
+        self.err = FedSource()
         self.seen_stderr = False
         self.connector_lines: list[str] = []
         self.kill_signal: int | None = None
@@ -132,7 +99,7 @@ class TaktukSession:
             (r.params.rewritten_address(r.host.address), connector_command(r.params))
             for r in requests
         ]
-        wrapped = [wrap(r.command, pty=False) for r in commands] if commands else None
+        wrapped = [wrap(r.command, pty=False, watchdog=r.watchdog) for r in commands] or None
         action_params = requests[0].params if requests else None
         self.argv = taktuk_argv(action_params, targets, wrapped) if action_params else []
         transfers = [(r.direction, r.sources, r.destination) for r in copies] or None

@@ -1,7 +1,8 @@
 """Real OpenSSH servers on loopback addresses, for tests, benchmarks and local clusters.
 
-:class:`LoopbackSshd` starts ``sshd`` processes listening on 127.0.0.x addresses (at most
-16 addresses per sshd, OpenSSH's limit on listening sockets), all on one port, with freshly
+:class:`LoopbackSshd` starts ``sshd`` processes listening on loopback addresses (127.0.0.2,
+127.0.0.3 ..., then 127.0.1.1 ...: Linux routes all of 127/8 to ``lo``; at most 16 addresses
+per sshd, OpenSSH's limit on listening sockets), all on one port, with freshly
 generated host and client keys. Each address is a distinct host for execo. Remote commands
 run with ``HOME`` set to a per-cluster (or per-host) directory so that the login shell reads
 no slow startup files. Everything is torn down by PID.
@@ -128,6 +129,7 @@ def sshd_config(
     max_startups: str = "1000",
     max_sessions: int = 100,
     extra: Sequence[str] = (),
+    sftp: bool = True,
 ) -> str:
     """The text of an sshd_config for a test server (key login only, no PAM, no DNS)."""
     lines = [
@@ -145,7 +147,7 @@ def sshd_config(
         f"MaxStartups {max_startups}",
         f"MaxSessions {max_sessions}",
         "UseDNS no",
-        f"Subsystem sftp {sftp_server()}",
+        *([f"Subsystem sftp {sftp_server()}"] if sftp else []),
         f"ForceCommand {login}",
         "LogLevel ERROR",
         *extra,
@@ -205,16 +207,26 @@ def stop_processes(procs: Sequence[subprocess.Popen[bytes]], grace: float = 5.0)
             proc.wait()
 
 
+def loopback_address(index: int) -> str:
+    """The ``index``-th loopback address (1-based): 127.0.0.1 ... 127.0.0.254, then
+    127.0.1.1 ... (no .0 and no .255 in the last byte)."""
+    block, last = divmod(index - 1, 254)
+    return f"127.{block // 256}.{block % 256}.{last + 1}"
+
+
 class LoopbackSshd:
-    """sshd servers answering on ``127.0.0.<first>`` ... for ``n`` hosts (a context manager).
+    """sshd servers answering on ``n`` loopback addresses (a context manager): the addresses
+    from ``127.0.0.<first>`` on, then ``127.0.1.1`` ... (:func:`loopback_address`).
 
     Args:
-        n: number of hosts.
-        first: last byte of the first address (2 by default: 127.0.0.1 stays free).
+        n: number of hosts (up to 60000).
+        first: index of the first address: 2 is 127.0.0.2 (127.0.0.1 stays free); 255 is
+            127.0.1.1.
         workdir: where keys, configs and logs go (a new temporary directory by default).
         max_startups: sshd's MaxStartups (concurrent unauthenticated connections).
         max_sessions: sshd's MaxSessions (sessions per connection).
         extra_config: more sshd_config lines.
+        sftp: offer the sftp subsystem (False: as a server that lacks it).
         addresses_per_sshd: how many addresses one sshd serves (1 to 16): with 1, every
             host has its own server, which :meth:`stop_server` can stop alone.
         homes: one ``HOME`` directory per host (needs ``addresses_per_sshd=1``); by default
@@ -230,22 +242,24 @@ class LoopbackSshd:
         max_startups: str = "1000",
         max_sessions: int = 100,
         extra_config: Sequence[str] = (),
+        sftp: bool = True,
         addresses_per_sshd: int = _MAX_LISTEN,
         homes: Sequence[Path] | None = None,
     ) -> None:
-        if not 1 <= n <= 254 - first + 1:
-            raise ValueError(f"n must be in 1..{255 - first}, got {n}")
+        if first < 1 or not 1 <= n <= 60000:
+            raise ValueError(f"n must be in 1..60000 and first >= 1, got n={n}, first={first}")
         if not 1 <= addresses_per_sshd <= _MAX_LISTEN:
             raise ValueError(f"addresses_per_sshd must be in 1..{_MAX_LISTEN}")
         if homes is not None and (addresses_per_sshd != 1 or len(homes) != n):
             raise ValueError("homes needs addresses_per_sshd=1 and one directory per host")
         self.n = n
-        self.addresses = [f"127.0.0.{first + i}" for i in range(n)]
+        self.addresses = [loopback_address(first + i) for i in range(n)]
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="execo-sshd-"))
         self.max_startups = max_startups
         self.max_sessions = max_sessions
         self.extra_config = list(extra_config)
+        self.sftp = sftp
         self.port = 0
         self.keyfile = self.workdir / "id_client"
         self.home = self.workdir / "home"
@@ -293,6 +307,7 @@ class LoopbackSshd:
                 max_startups=self.max_startups,
                 max_sessions=self.max_sessions,
                 extra=self.extra_config,
+                sftp=self.sftp,
             )
             (self.workdir / f"sshd_config.{index}").write_text(config)
             self._procs.append(None)
