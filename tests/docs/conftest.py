@@ -184,9 +184,7 @@ def _oar(env: PageEnv, ns: dict[str, object]) -> None:
 
     if os.geteuid() != 0:
         pytest.skip("the real OAR server of the tests needs root")
-    oar = env.request.getfixturevalue("oar_cluster")
-    oar.delete_all_jobs()
-    env.cleanup.callback(oar.delete_all_jobs)
+    oar = env.request.getfixturevalue("oar_cluster")  # (the page deletes the jobs it makes)
     env.names_config.write_text(
         f"Host *.g5k\n  HostName 127.0.0.1\n  StrictHostKeyChecking no\n"
         f"  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
