@@ -167,8 +167,8 @@ async def main() -> None:
         "|---|---:|",
         *(f"| {why} | {n} |" for why, n in failures.most_common(8)),
         "",
-        f"Pool: {stats.connections_opened} connections opened ({stats.connections_open} open at the "
-        f"end), {stats.connect_failures} "
+        f"Pool: {stats.connections_opened} connections opened "
+        f"({stats.connections_open} open at the end), {stats.connect_failures} "
         f"connect failures, {stats.sessions_opened} sessions; descriptors at the end: "
         f"{dict(kinds)}.",
     ]

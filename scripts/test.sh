@@ -6,9 +6,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 bash scripts/setup.sh
 export PATH="$here/.venv/bin:$PATH"
-echo "== ruff" && ruff check src tests bench && ruff format --check src tests bench
-echo "== mypy --strict" && mypy
+# One command per line: under set -e, a failure inside an && list would not stop the script.
+echo "== ruff"
+ruff check src tests bench
+ruff format --check src tests bench
+echo "== mypy --strict"
+mypy
+echo "== mkdocs build --strict"
 site=$(mktemp -d)
-echo "== mkdocs build --strict" && NO_MKDOCS_2_WARNING=1 mkdocs build --strict -q -d "$site"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict -q -d "$site"
 rm -rf "$site"
 echo "== pytest" && exec python -m pytest "$@"
