@@ -6,6 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 APT_PACKAGES=(openssh-server openssh-client taktuk netcat-traditional iproute2 procps psmisc
+              tcpdump tcptrace
               python3-venv python3-dev gcc ca-certificates)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()

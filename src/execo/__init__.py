@@ -95,6 +95,7 @@ from ._actions._factories import get_fileput as get_fileput
 from ._actions._factories import get_process as get_process
 from ._actions._factories import get_remote as get_remote
 from ._actions._forward import PortForwarder as PortForwarder
+from ._actions._forward import PortForwardingFailed as PortForwardingFailed
 from ._actions._remote import Get as Get
 from ._actions._remote import Put as Put
 from ._actions._remote import Remote as Remote
@@ -113,6 +114,13 @@ from ._display._console import format_gathered as format_gathered
 from ._display._console import gather_outputs as gather_outputs
 from ._display._console import progress as progress
 from ._display._report import Report as Report
+
+# Above the layers: execo 2.8.2's names that have a better replacement (docs/from_execo.md).
+from ._compat import ActionFactory as ActionFactory
+from ._compat import ActionsFailed as ActionsFailed
+from ._compat import ExpectOutputHandler as ExpectOutputHandler
+from ._compat import ProcessOutputHandler as ProcessOutputHandler
+from ._compat import default_action_factory as default_action_factory
 
 if _typing.TYPE_CHECKING:
     # The asyncssh pool (layer 2), loaded on first use (see __getattr__).
@@ -229,6 +237,7 @@ __all__ = [
     "Local",
     "ParallelActions",
     "PortForwarder",
+    "PortForwardingFailed",
     "Put",
     "Remote",
     "RemoteProcessArgs",
@@ -253,4 +262,10 @@ __all__ = [
     "format_gathered",
     "gather_outputs",
     "progress",
+    # execo 2.8.2's names
+    "ActionFactory",
+    "ActionsFailed",
+    "ExpectOutputHandler",
+    "ProcessOutputHandler",
+    "default_action_factory",
 ]

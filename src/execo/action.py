@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from . import (
     Action,
+    ActionFactory,
     ActionLifecycleHandler,
+    ActionsFailed,
     ChainPut,
     Get,
     Local,
@@ -20,6 +22,7 @@ from . import (
     TaktukGet,
     TaktukPut,
     TaktukRemote,
+    default_action_factory,
     filter_bad_hosts,
     get_fileget,
     get_fileput,
@@ -30,6 +33,9 @@ from . import (
 
 __all__ = [
     "Action",
+    "ActionFactory",
+    "ActionsFailed",
+    "default_action_factory",
     "ChainPut",
     "ActionLifecycleHandler",
     "Get",

@@ -16,6 +16,12 @@ from ._log import logger as logger
 from ._outputs import RedirectedOutputs as RedirectedOutputs
 from ._outputs import copy_outputs as copy_outputs
 from ._outputs import redirect_outputs as redirect_outputs
+from ._provenance import PROVENANCE_FILE as PROVENANCE_FILE
+from ._provenance import ProvenanceRecord as ProvenanceRecord
+from ._results import RESULTS_FILE as RESULTS_FILE
+from ._results import append_result as append_result
+from ._results import export_results as export_results
+from ._results import read_results as read_results
 from ._slugify import slugify as slugify
 from ._sweep import HashableDict as HashableDict
 from ._sweep import Parameters as Parameters
@@ -36,6 +42,13 @@ __all__ = [
     "copy_outputs",
     "redirect_outputs",
     "RedirectedOutputs",
+    # what a run ran on, and its results
+    "PROVENANCE_FILE",
+    "ProvenanceRecord",
+    "RESULTS_FILE",
+    "append_result",
+    "read_results",
+    "export_results",
     # sweeps
     "HashableDict",
     "Parameters",

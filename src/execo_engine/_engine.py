@@ -16,9 +16,14 @@ import trio
 
 from ._log import logger
 from ._outputs import RedirectedOutputs, copy_outputs, redirect_outputs
+from ._provenance import ProvenanceRecord, outcome
+from ._results import RESULTS_FILE, Format, append_result, export_results
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Awaitable, Mapping, Sequence
+    from typing import IO, Any
+
+    from ._sweeper import ParamSweeper
 
 __all__ = ["Engine"]
 
@@ -56,6 +61,12 @@ class Engine:
     what its bases did, and must not call ``super()``. ``init`` and ``run`` may be plain or
     ``async`` methods; ``setup_*`` are plain.
 
+    Each run records what it ran on in ``result_dir/provenance.json`` (host, user, Python
+    and dependency versions, the engine file's sha256 and git state, command line, start
+    and end, exit status; continuing with ``-c`` appends a run). `attach_result` keeps a
+    result per combination in ``result_dir/results.jsonl``; `export_results` writes the
+    sweep's done combinations with their results, as JSON lines or CSV.
+
     Attributes:
         engine_dir: the directory of the file defining the engine class (None if unknown).
         args_parser: an ``argparse.ArgumentParser``; add options in ``__init__``.
@@ -63,6 +74,7 @@ class Engine:
         run_name: ``<ClassName>_<YYYYmmdd_HHMMSS_+zzzz>`` unless ``setup_run_name`` says
             otherwise.
         result_dir: absolute path of the result directory (set by :meth:`start`).
+        provenance: this run's `ProvenanceRecord` (set by :meth:`start`).
     """
 
     def __init__(self) -> None:
@@ -108,6 +120,7 @@ class Engine:
         self.args = argparse.Namespace()
         self.run_name = ""
         self.result_dir = ""
+        self.provenance: ProvenanceRecord | None = None
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -163,8 +176,53 @@ class Engine:
         self.args = self.args_parser.parse_args(argv)
         with contextlib.ExitStack() as stack:
             self._prepare(argv, stack)
-            await self._async_hooks("init")
-            await self._async_hooks("run")
+            record = self.provenance = ProvenanceRecord(self.result_dir, type(self).__name__)
+            await record.start(
+                run_name=self.run_name,
+                engine_file=self._engine_file(),
+                engine_args=argv,
+                continued=bool(self.args.use_dir),
+            )
+            try:
+                await self._async_hooks("init")
+                await self._async_hooks("run")
+            except BaseException as e:
+                record.finish(*outcome(e))
+                raise
+            record.finish(*outcome(None))
+
+    def _engine_file(self) -> str | None:
+        try:
+            return os.path.abspath(inspect.getfile(type(self)))
+        except (TypeError, OSError):
+            return None
+
+    # -- results ---------------------------------------------------------------------------
+
+    def attach_result(self, combination: Mapping[str, Any], result: Mapping[str, Any]) -> None:
+        """Keeps `result` (a dict of JSON values) for `combination`, in
+        ``result_dir/results.jsonl`` (the last one attached wins at export).
+
+        Raises:
+            EngineError: Called before the run started, or `result` is not JSON.
+        """
+        if not self.result_dir:
+            from ._errors import EngineError
+
+            raise EngineError("attach_result() before the engine's result_dir exists")
+        run = self.provenance.entry.get("run") if self.provenance is not None else None
+        append_result(os.path.join(self.result_dir, RESULTS_FILE), combination, result, run=run)
+
+    def export_results(
+        self,
+        sweeper: ParamSweeper,
+        destination: str | os.PathLike[str] | IO[str],
+        *,
+        format: Format = "jsonl",
+    ) -> int:
+        """Writes `sweeper`'s done combinations with the results attached to them (see
+        :func:`~execo_engine.export_results`); returns how many."""
+        return export_results(sweeper, destination, results=self.result_dir, format=format)
 
     def _prepare(self, argv: list[str], stack: contextlib.ExitStack) -> None:
         stack.callback(logger.setLevel, logger.level)

@@ -4,15 +4,20 @@ oargrid and kadeploy.
 Names are defined in private modules and re-exported here and by the public modules
 `execo_g5k.api`, `execo_g5k.planning`, `execo_g5k.charter`, `execo_g5k.config`,
 `execo_g5k.oar`, `execo_g5k.oargrid`, `execo_g5k.kadeploy` and `execo_g5k.utils`. The
-configuration in force is ``execo_g5k.config.g5k_configuration``; importing this package
-reads no file. ``default_frontend_connection_params`` and ``default_oarsh_oarcp_params``
+configuration is ``execo_g5k.g5k_configuration`` (execo's dict, settable at run time, over
+the typed `G5kConfiguration`); importing this package reads no file.
+``default_frontend_connection_params`` and ``default_oarsh_oarcp_params``
 (defined in `execo.config`) are re-exported here and by `execo_g5k.config`.
 """
+
+from typing import TYPE_CHECKING
 
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
 from . import _deps as _deps  # first: a clear error when the g5k extra is missing
+from .api import APIConnection as APIConnection
+from .api import APIException as APIException
 from .api import G5kApi as G5kApi
 from .api import G5kApiError as G5kApiError
 from .api import G5kAuthError as G5kAuthError
@@ -63,16 +68,28 @@ from .charter import charter_periods as charter_periods
 from .charter import easter_sunday as easter_sunday
 from .charter import french_holidays as french_holidays
 from .charter import get_next_charter_period as get_next_charter_period
+from .config import G5kConfigKeyError as G5kConfigKeyError
 from .config import G5kConfiguration as G5kConfiguration
+from .config import G5kSettings as G5kSettings
+from .config import current_g5k_configuration as current_g5k_configuration
+from .config import g5k_configuration as g5k_configuration
 from .config import load_g5k_configuration as load_g5k_configuration
 from .config import set_g5k_configuration as set_g5k_configuration
+from .kadeploy import API_FINAL_STATUSES as API_FINAL_STATUSES
+from .kadeploy import CheckEnough as CheckEnough
 from .kadeploy import Deployment as Deployment
 from .kadeploy import DeployResult as DeployResult
+from .kadeploy import KaconsoleProcess as KaconsoleProcess
+from .kadeploy import Kadeployer as Kadeployer
+from .kadeploy import KadeployReportParser as KadeployReportParser
 from .kadeploy import __all__ as _kadeploy_all
+from .kadeploy import api_deploy as api_deploy
 from .kadeploy import deploy as deploy
+from .kadeploy import deployment_request as deployment_request
 from .kadeploy import kadeploy as kadeploy
 from .kadeploy import kadeploy_argv as kadeploy_argv
 from .kadeploy import parse_kadeploy_output as parse_kadeploy_output
+from .kadeploy import read_api_result as read_api_result
 from .oar import OAR_FINAL_STATES as OAR_FINAL_STATES
 from .oar import JobRef as JobRef
 from .oar import OarCommandError as OarCommandError
@@ -145,11 +162,25 @@ from .planning import merge_intervals as merge_intervals
 from .planning import planning_figure as planning_figure
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
+from .utils import G5kAutoPortForwarder as G5kAutoPortForwarder
 from .utils import __all__ as _utils_all
 from .utils import get_default_frontend as get_default_frontend
 from .utils import get_frontend_host as get_frontend_host
 from .utils import get_kavlan_host_name as get_kavlan_host_name
+from .utils import get_kavlan_ip_mac as get_kavlan_ip_mac
+from .utils import get_kavlan_network as get_kavlan_network
+from .utils import inside_grid5000 as inside_grid5000
+from .utils import kavlan_free_addresses as kavlan_free_addresses
+from .utils import kavlan_network as kavlan_network
 from .utils import make_frontend_connection_params as make_frontend_connection_params
+from .utils import random_mac_addresses as random_mac_addresses
+
+# execo_g5k.topology needs networkx (the ``topology`` extra): imported when first used.
+_TOPOLOGY_NAMES = ("G5kGraph", "g5k_graph", "treemap")
+if TYPE_CHECKING:
+    from .topology import G5kGraph as G5kGraph
+    from .topology import g5k_graph as g5k_graph
+    from .topology import treemap as treemap
 
 __all__ = list(
     dict.fromkeys(
@@ -164,8 +195,29 @@ __all__ = list(
             "default_frontend_connection_params",
             "default_oarsh_oarcp_params",
             "G5kConfiguration",
+            "G5kConfigKeyError",
+            "G5kSettings",
+            "g5k_configuration",
+            "current_g5k_configuration",
             "load_g5k_configuration",
             "set_g5k_configuration",
+            *_TOPOLOGY_NAMES,
         ]
     )
 )
+
+
+def __getattr__(name: str) -> object:
+    if name in _TOPOLOGY_NAMES:
+        try:
+            from . import topology
+        except ImportError as e:
+            raise ImportError(
+                f"execo_g5k.{name} needs networkx: pip install 'execo[topology]' ({e})"
+            ) from e
+        return getattr(topology, name)
+    raise AttributeError(f"module 'execo_g5k' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TOPOLOGY_NAMES))

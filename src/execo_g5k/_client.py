@@ -34,6 +34,7 @@ logger = logging.getLogger("execo_g5k.api")
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _RETRY_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 _OK_STATUSES = frozenset({200, 304})
+_WRITE_OK_STATUSES = frozenset({200, 201, 202, 204})
 
 
 class PasswordSource(Protocol):
@@ -111,7 +112,7 @@ class G5kApi:
         password_source: PasswordSource | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.config = config if config is not None else _config_module.g5k_configuration
+        self.config = config if config is not None else _config_module.current_g5k_configuration()
         self._password_source = (
             password_source if password_source is not None else _default_password_source
         )
@@ -233,6 +234,50 @@ class G5kApi:
                 continue
             raise http_error_for(response.status_code, url, response.text)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """One request that changes something (never retried: it may have taken effect)."""
+        if not self._open:
+            raise RuntimeError("G5kApi used outside of its 'async with' block")
+        if self._client is None:
+            self._client = self._make_client()
+        url = self.url_of(path)
+        headers = await self._auth_headers()
+        with map_httpx_exceptions(url):
+            async with self._limiter:
+                self.requests_sent += 1
+                response = await self._client.request(
+                    method, path.lstrip("/"), json=body, headers=headers
+                )
+        logger.debug("%s %s -> %d", method, url, response.status_code)
+        if response.status_code not in _WRITE_OK_STATUSES:
+            raise http_error_for(response.status_code, url, response.text, method)
+        return response
+
+    async def post_json(self, path: str, body: Any) -> Any:
+        """POSTs a JSON document (a job, a deployment...) and returns the decoded answer.
+
+        It is sent once: a POST is not retried, since it may have been carried out.
+
+        Raises:
+            G5kHTTPError: An error status (403 for an anonymous write, 400 for bad input).
+            G5kTransportError: No answer.
+            G5kDataError: The answer is not JSON.
+        """
+        response = await self._send_once("POST", path, body)
+        try:
+            return response.json()
+        except ValueError as e:
+            raise G5kDataError(f"POST {self.url_of(path)}: the answer is not JSON: {e}") from e
+
+    async def delete(self, path: str) -> None:
+        """DELETEs an API resource (cancels a job or a deployment); sent once.
+
+        Raises:
+            G5kHTTPError: An error status (404: no such resource; 403: not yours).
+            G5kTransportError: No answer.
+        """
+        await self._send_once("DELETE", path)
 
     async def get_items(
         self, path: str, params: Mapping[str, str | int] | None = None

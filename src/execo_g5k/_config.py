@@ -10,14 +10,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from ._errors import G5kConfigError
 
-__all__ = ["G5kConfiguration", "default_config_path", "read_g5k_configuration"]
+__all__ = [
+    "G5kConfigKeyError",
+    "G5kConfiguration",
+    "G5kSettings",
+    "default_config_path",
+    "read_g5k_configuration",
+]
 
 _NUM = (int, float)
 _OPT_STR = (str, type(None))
@@ -210,6 +216,12 @@ def read_g5k_configuration(
     return configuration_from_mapping(values, source=str(file), base=base)
 
 
+def _unknown_key(key: object, source: str) -> str:
+    known = ", ".join(sorted(_TYPES))
+    where = "" if source == "g5k_configuration" else f"{source}: "
+    return f"{where}unknown key {key!r} in g5k_configuration (known keys: {known})"
+
+
 def configuration_from_mapping(
     values: Mapping[str, Any], *, source: str, base: G5kConfiguration
 ) -> G5kConfiguration:
@@ -217,16 +229,95 @@ def configuration_from_mapping(
     changes: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _TYPES:
-            known = ", ".join(sorted(_TYPES))
-            raise G5kConfigError(
-                f"{source}: unknown key {key!r} in g5k_configuration (known keys: {known})"
-            )
+            raise G5kConfigKeyError(_unknown_key(key, source))
         types = _TYPES[key]
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
             names = " or ".join(t.__name__ for t in types)
+            where = "" if source == "g5k_configuration" else f"{source}: "
             raise G5kConfigError(
-                f"{source}: g5k_configuration[{key!r}] must be {names}, not {value!r}"
+                f"{where}g5k_configuration[{key!r}] must be {names}, not {value!r}"
             )
         changes[key] = value
     return dataclasses.replace(base, **changes)
+
+
+class G5kConfigKeyError(G5kConfigError, KeyError):
+    """An unknown key of ``g5k_configuration`` (also a KeyError, as a dict would raise)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class G5kSettings(MutableMapping[str, Any]):
+    """execo's ``g5k_configuration`` dict, over the typed, frozen `G5kConfiguration`.
+
+    ``g5k_configuration["oar_job_key_file"] = path`` checks the key and the value's type
+    (a `G5kConfigError` naming the key otherwise, before anything changes), then installs a
+    new `G5kConfiguration` with that field replaced: every later call reads it. Reading a
+    key gives the value in force. The typed value itself is `current` (what `G5kApi` and the
+    OAR and kadeploy functions read); `install` replaces it as a whole. Keys cannot be
+    deleted.
+
+    For code written against the frozen value, it also reads as the configuration in force:
+    its attributes (``g5k_configuration.polling_interval``, ``.base_url``) are those of
+    `current`, and ``dataclasses.replace(g5k_configuration, ...)`` gives a new
+    `G5kConfiguration` (to install with ``set_g5k_configuration``).
+    """
+
+    # dataclasses.replace() sees the configuration in force (see __class__ below).
+    __dataclass_fields__: ClassVar[dict[str, Any]] = G5kConfiguration.__dataclass_fields__
+
+    def __init__(self, initial: G5kConfiguration | None = None) -> None:
+        self._current = initial if initial is not None else G5kConfiguration()
+
+    @property
+    def current(self) -> G5kConfiguration:
+        """The configuration in force (frozen: read its attributes, with their types)."""
+        return self._current
+
+    def install(self, config: G5kConfiguration) -> G5kConfiguration:
+        """Puts `config` in force; returns the previous configuration."""
+        if isinstance(config, G5kSettings):  # the dict itself (it passes for a configuration)
+            config = config.current
+        if not isinstance(config, G5kConfiguration):
+            raise G5kConfigError(f"expected a G5kConfiguration, got {config!r}")
+        previous, self._current = self._current, config
+        return previous
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _TYPES:
+            raise G5kConfigKeyError(_unknown_key(key, "g5k_configuration"))
+        return getattr(self._current, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in _TYPES:
+            raise G5kConfigKeyError(_unknown_key(key, "g5k_configuration"))
+        self._current = configuration_from_mapping(
+            {key: value}, source="g5k_configuration", base=self._current
+        )
+
+    def __delitem__(self, key: str) -> None:
+        raise G5kConfigError(
+            f"g5k_configuration keys cannot be deleted (set {key!r} to another value)"
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TYPES)
+
+    def __len__(self) -> int:
+        return len(_TYPES)
+
+    def __repr__(self) -> str:
+        return f"g5k_configuration({self._current!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names G5kSettings lacks: the configuration's fields and methods.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._current, name)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[G5kConfiguration]:  # type: ignore[override]
+        # dataclasses.replace() builds ``obj.__class__(**fields)``: a G5kConfiguration.
+        return G5kConfiguration

@@ -55,12 +55,13 @@ class G5kHTTPError(G5kApiError):
         body: The response body as text (the API's errors are plain text).
     """
 
-    def __init__(self, status: int, url: str, body: str) -> None:
+    def __init__(self, status: int, url: str, body: str, method: str = "GET") -> None:
         self.status = status
         self.url = url
         self.body = body
+        self.method = method
         shown = body if len(body) <= _BODY_SHOWN else body[:_BODY_SHOWN] + "..."
-        super().__init__(f"HTTP {status} on GET {url}: {shown.strip()}")
+        super().__init__(f"HTTP {status} on {method} {url}: {shown.strip()}")
 
 
 class G5kAuthError(G5kHTTPError):
@@ -83,13 +84,13 @@ class UnknownElementError(ExecoError, ValueError):
     """A site, cluster, host or network equipment that the reference data does not know."""
 
 
-def http_error_for(status: int, url: str, body: str) -> G5kHTTPError:
+def http_error_for(status: int, url: str, body: str, method: str = "GET") -> G5kHTTPError:
     """Builds the most specific `G5kHTTPError` subclass for an error status."""
     if status in (401, 403):
-        return G5kAuthError(status, url, body)
+        return G5kAuthError(status, url, body, method)
     if status == 404:
-        return G5kNotFound(status, url, body)
-    return G5kHTTPError(status, url, body)
+        return G5kNotFound(status, url, body, method)
+    return G5kHTTPError(status, url, body, method)
 
 
 @contextlib.contextmanager

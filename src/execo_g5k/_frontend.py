@@ -47,9 +47,9 @@ FRONTEND_ENV: Mapping[str, str] = {"TZ": "UTC0", "LC_ALL": "C"}
 
 
 def get_default_frontend() -> str | None:
-    """The default site: ``g5k_configuration.default_frontend``, else the site of this host
+    """The default site: ``g5k_configuration["default_frontend"]``, else the site of this host
     when its name is ``<node>.<site>.grid5000.fr``, else None (run commands locally)."""
-    configured = _config_module.g5k_configuration.default_frontend
+    configured = _config_module.current_g5k_configuration().default_frontend
     if configured:
         return configured
     return _local_site()
@@ -77,7 +77,7 @@ def get_frontend_host(frontend: str | None = None) -> Host | None:
     site = frontend if frontend is not None else default
     if site is None:
         return None
-    if _config_module.g5k_configuration.no_ssh_for_local_frontend and site == default:
+    if _config_module.current_g5k_configuration().no_ssh_for_local_frontend and site == default:
         return None
     return Host(site)
 
@@ -97,9 +97,9 @@ def make_frontend_connection_params(params: ConnectionParamsLike = None) -> dict
 
 
 def resolve_timeout(timeout: float | Unset | None) -> float | None:
-    """UNSET means ``g5k_configuration.default_timeout``; None means no timeout."""
+    """UNSET means ``g5k_configuration["default_timeout"]``; None means no timeout."""
     if timeout is UNSET:
-        return _config_module.g5k_configuration.default_timeout
+        return _config_module.current_g5k_configuration().default_timeout
     return timeout
 
 
@@ -122,7 +122,7 @@ def frontend_process(
         frontend_connection_params: Overrides over `default_frontend_connection_params`.
         pty: Run it in a (remote) pty.
         **options: More process options (`execo.ProcessOptions`: handlers, nolog flags...);
-            without ``timeout``, ``g5k_configuration.default_timeout``.
+            without ``timeout``, ``g5k_configuration["default_timeout"]``.
     """
     host = get_frontend_host(frontend)
     options.setdefault("timeout", resolve_timeout(UNSET))

@@ -221,7 +221,7 @@ async def oarsub(
         job_specs: ``(OarSubmission, site)`` pairs (site None: the default frontend), or
             submissions alone, or one submission.
         frontend_connection_params: Overrides of `default_frontend_connection_params`.
-        timeout: Seconds per oarsub; UNSET means ``g5k_configuration.default_timeout``.
+        timeout: Seconds per oarsub; UNSET means ``g5k_configuration["default_timeout"]``.
         abort_on_error: All or nothing: if any submission fails, delete those that were
             submitted and raise `OarSubmitError`.
 
@@ -235,10 +235,10 @@ async def oarsub(
     If the call is cancelled while oarsub runs, any job it already created is deleted.
     """
     specs = _specs(job_specs)
-    key_file = _config_module.g5k_configuration.oar_job_key_file or os.environ.get(
+    key_file = _config_module.current_g5k_configuration().oar_job_key_file or os.environ.get(
         "OAR_JOB_KEY_FILE"
     )
-    origin = _config_module.g5k_configuration.oar_job_origin
+    origin = _config_module.current_g5k_configuration().oar_job_origin
     processes = [
         frontend_process(
             oarsub_argv(submission, key_file=key_file, origin=origin),
@@ -554,7 +554,7 @@ async def wait_oar_job_start(
 ) -> bool:
     """Waits until the job is ``Running``, polling ``oarstat``.
 
-    Polls every ``g5k_configuration.polling_interval`` seconds, or sooner when OAR's
+    Polls every ``g5k_configuration["polling_interval"]`` seconds, or sooner when OAR's
     predicted start comes earlier; once the predicted start has passed, every
     ``tiny_polling_interval`` seconds.
 
@@ -576,7 +576,7 @@ async def wait_oar_job_start(
         OarJobNotFound: The job does not exist.
     """
     job_id, site = _job_and_site(oar_job_id, frontend)
-    config = _config_module.g5k_configuration
+    config = _config_module.current_g5k_configuration()
     deadline = None if timeout is None else time.time() + timeout
     last_prediction: float | None = None
     info = OarJobInfo(job_id=job_id, state="Unknown")

@@ -208,7 +208,7 @@ async def oargridsub(
         queue,
         directory,
         additional_options,
-        key_file=_config_module.g5k_configuration.oar_job_key_file,
+        key_file=_config_module.current_g5k_configuration().oar_job_key_file,
     )
     process = await _run(argv, frontend, frontend_connection_params, timeout, check=False)
     grid_id, key = parse_oargridsub_output(process.stdout)

@@ -3,6 +3,8 @@
 Everything here is also exported by ``execo_g5k``. See ``docs/g5k_api.md``.
 """
 
+from ._apiconnection import APIConnection as APIConnection
+from ._apiconnection import APIException as APIException
 from ._client import G5kApi as G5kApi
 from ._client import KeyringPasswordSource as KeyringPasswordSource
 from ._client import PasswordSource as PasswordSource
@@ -50,6 +52,8 @@ from ._reference import Queues as Queues
 
 __all__ = [
     "G5kApi",
+    "APIConnection",
+    "APIException",
     "PasswordSource",
     "KeyringPasswordSource",
     "G5kReference",

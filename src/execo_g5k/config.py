@@ -1,9 +1,16 @@
 """Configuration of the Grid'5000 layer.
 
-``g5k_configuration`` is the `G5kConfiguration` in force. Importing execo_g5k reads no file:
-call `load_g5k_configuration` (``~/.execo.conf.py`` by default) or `set_g5k_configuration`
-explicitly. Read it as ``execo_g5k.config.g5k_configuration`` (a ``from`` import keeps the
-value of the moment). Every API object also takes an explicit ``config=``.
+``g5k_configuration`` is execo's dict, settable at run time as in execo 2.8.2::
+
+    from execo_g5k import g5k_configuration
+    g5k_configuration["oar_job_key_file"] = "/home/jdoe/.ssh/id_ed25519"   # later calls use it
+
+Each assignment is checked (an unknown key or a value of the wrong type is a
+`G5kConfigError` naming the key) and installs a new typed, frozen `G5kConfiguration`:
+``current_g5k_configuration()`` (or ``g5k_configuration.current``) is the value in force,
+with its attributes typed. Importing execo_g5k reads no file: call `load_g5k_configuration`
+(``~/.execo.conf.py`` by default) or `set_g5k_configuration` explicitly. Every API object
+also takes an explicit ``config=``.
 
 Example of ``~/.execo.conf.py``::
 
@@ -21,7 +28,9 @@ from typing import TYPE_CHECKING
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
+from ._config import G5kConfigKeyError as G5kConfigKeyError
 from ._config import G5kConfiguration as G5kConfiguration
+from ._config import G5kSettings as G5kSettings
 from ._config import default_config_path as default_config_path
 from ._config import read_g5k_configuration as read_g5k_configuration
 
@@ -30,7 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "G5kConfiguration",
+    "G5kConfigKeyError",
+    "G5kSettings",
     "g5k_configuration",
+    "current_g5k_configuration",
     "load_g5k_configuration",
     "set_g5k_configuration",
     "read_g5k_configuration",
@@ -39,15 +51,18 @@ __all__ = [
     "default_oarsh_oarcp_params",
 ]
 
-g5k_configuration: G5kConfiguration = G5kConfiguration()
+g5k_configuration: G5kSettings = G5kSettings()
+"""execo's dict: read and set keys at run time (see the module docstring)."""
+
+
+def current_g5k_configuration() -> G5kConfiguration:
+    """The `G5kConfiguration` in force (what every call of the Grid'5000 layer reads)."""
+    return g5k_configuration.current
 
 
 def set_g5k_configuration(config: G5kConfiguration) -> G5kConfiguration:
-    """Installs `config` as ``g5k_configuration``; returns the previous one."""
-    global g5k_configuration
-    previous = g5k_configuration
-    g5k_configuration = config
-    return previous
+    """Installs `config` as the configuration in force; returns the previous one."""
+    return g5k_configuration.install(config)
 
 
 def load_g5k_configuration(path: str | os.PathLike[str] | None = None) -> G5kConfiguration:

@@ -193,7 +193,7 @@ def _oar(env: PageEnv, ns: dict[str, object]) -> None:
     default_frontend_connection_params.update(oar.frontend_params)
     default_oarsh_oarcp_params.update(oar.oarsh_params)
     fast = dataclasses.replace(
-        config.g5k_configuration,
+        config.current_g5k_configuration(),
         polling_interval=1.0,
         tiny_polling_interval=0.5,
         default_frontend=None,

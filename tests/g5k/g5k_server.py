@@ -3,19 +3,25 @@
 It serves ``tests/data/g5k_api`` the way g5k-api does (see its README.md): the collection
 envelope, hrefs carrying the version segment the client used, the ``queues`` filter of
 clusters, the jobs collection with its filters and its page cap, the status filters, plain
-text errors, HTTP basic auth (401 on bad credentials, 403 on anonymous writes) and kwollect
-metrics from ``tests/data/g5k_metrics``. Every request is logged for the tests to assert on;
-faults (5xx answers) and latency can be injected.
+text errors, HTTP basic auth (401 on bad credentials, 403 on anonymous writes), kwollect
+metrics from ``tests/data/g5k_metrics``, and deployments: ``POST /sites/{site}/deployments``
+creates one (``processing``, as g5k-api answers, README "Deployments"); it turns
+``terminated`` after `deployment_polls` GETs, with a ``result`` where the nodes of
+`deployment_failures` are ``KO`` (with their error) and the others ``OK``, or ends with
+`deployment_final_status` (``error``...); ``DELETE`` cancels it (owner only). Every request
+is logged for the tests to assert on; faults (5xx answers) and latency can be injected.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import ssl
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -73,6 +79,12 @@ class FakeG5kApi:
         self.log: list[LoggedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.deployment_polls = 1
+        self.deployment_failures: dict[str, str] = {}
+        self.deployment_final_status = "terminated"
+        self.deployments: dict[str, dict[str, Any]] = {}  # uid -> document
+        self.deployment_requests: list[dict[str, Any]] = []
+        self._polls: dict[str, int] = {}
         self._lock = threading.Lock()
         self._tls = tls
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -99,6 +111,12 @@ class FakeG5kApi:
             self.jobs_page_cap = 500
             self.anonymous_allowed = True
             self.in_flight = self.max_in_flight = 0
+            self.deployment_polls = 1
+            self.deployment_failures = {}
+            self.deployment_final_status = "terminated"
+            self.deployments.clear()
+            self.deployment_requests.clear()
+            self._polls.clear()
 
     def paths(self) -> list[str]:
         with self._lock:
@@ -166,6 +184,9 @@ class FakeG5kApi:
         rel = rel.strip("/")
         user: str | None = None
         content_type = "text/plain; charset=utf-8"
+        length = int(handler.headers.get("Content-Length") or 0)
+        payload = handler.rfile.read(length) if length else b""
+        extra_headers: dict[str, str] = {}
         try:
             if self.latency:
                 time.sleep(self.latency)
@@ -177,17 +198,19 @@ class FakeG5kApi:
                 status = fault.pop(0) if fault else None
             if status is not None:
                 raise HttpAnswer(status, "Service Unavailable: injected fault")
+            status = 200
             if method != "GET":
                 if user is None:
                     raise HttpAnswer(403, "You are not authorized to access this resource")
-                raise HttpAnswer(405, "Method not allowed")
-            doc = self._route(rel, query)
-            body = json.dumps(doc).replace('"/stable/', f'"/{version}/').encode()
-            status = 200
+                status, doc = self._write(method, rel, payload, user, version, extra_headers)
+            else:
+                doc = self._route(rel, query)
+            body = b"" if doc is None else json.dumps(doc).encode()
+            body = body.replace(b'"/stable/', f'"/{version}/'.encode())
             if "application/json" in handler.headers.get("Accept", ""):
                 content_type = "application/json"
             else:
-                kind = "collection" if "items" in doc else "item"
+                kind = "collection" if isinstance(doc, dict) and "items" in doc else "item"
                 content_type = f"application/vnd.grid5000.{kind}+json"
         except HttpAnswer as answer:
             status, body = answer.status, answer.body.encode()
@@ -197,6 +220,8 @@ class FakeG5kApi:
         handler.send_header("Cache-Control", "public, max-age=60, must-revalidate")
         if status == 401:
             handler.send_header("WWW-Authenticate", 'Basic realm="Grid5000"')
+        for name, value in extra_headers.items():
+            handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(body)
         with self._lock:
@@ -204,6 +229,135 @@ class FakeG5kApi:
             self.log.append(
                 LoggedRequest(method, rel, query, user, status, start, time.monotonic())
             )
+
+    # ---- deployments (deployments_controller.rb, app/models/grid5000/deployment.rb) --------
+
+    def _write(
+        self,
+        method: str,
+        rel: str,
+        payload: bytes,
+        user: str,
+        version: str,
+        headers: dict[str, str],
+    ) -> tuple[int, Any]:
+        parts = rel.split("/")
+        if (
+            method == "POST"
+            and len(parts) == 3
+            and parts[0] == "sites"
+            and parts[2] == "deployments"
+        ):
+            doc = self._create_deployment(parts[1], payload, user)
+            headers["Location"] = (
+                f"{self.root_url}{version}/sites/{parts[1]}/deployments/{doc['uid']}"
+            )
+            return 201, doc
+        if method == "DELETE" and len(parts) == 4 and parts[2] == "deployments":
+            with self._lock:
+                existing = self.deployments.get(parts[3])
+                if existing is None:
+                    raise HttpAnswer(404, f"Couldn't find Grid5000::Deployment with ID={parts[3]}")
+                doc = existing
+                if doc["user_uid"] != user:
+                    raise HttpAnswer(403, "You are not authorized to access this resource")
+                if doc["status"] in ("waiting", "processing"):
+                    doc["status"] = "canceled"
+                    doc["updated_at"] = int(time.time())
+            headers["Location"] = f"{self.root_url}{version}/{rel}"
+            return 202, None
+        raise HttpAnswer(405, "Method not allowed")
+
+    def _create_deployment(self, site: str, payload: bytes, user: str) -> dict[str, Any]:
+        try:
+            request = json.loads(payload or b"{}")
+        except ValueError:
+            raise HttpAnswer(400, "Request body is not valid JSON") from None
+        nodes = request.get("nodes")
+        if (
+            not isinstance(nodes, list)
+            or not nodes
+            or not all(isinstance(n, str) and n.endswith(f".{site}.grid5000.fr") for n in nodes)
+        ):
+            raise HttpAnswer(400, "nodes must be a non-empty list of node FQDN")
+        if not isinstance(request.get("environment"), str):
+            raise HttpAnswer(400, "environment must be given")
+        now = int(time.time())
+        doc: dict[str, Any] = {
+            "uid": f"D-{uuid.uuid4()}",
+            "site_uid": site,
+            "user_uid": user,
+            "environment": request["environment"],
+            "status": "processing",
+        }
+        key = request.get("key")
+        if isinstance(key, str) and not key.startswith(("http://", "https://")):
+            sha = hashlib.sha1(key.encode()).hexdigest()
+            key = f"https://api.grid5000.fr/stable/sites/{site}/files/{user}-key-{sha}"
+        if key:
+            doc["key"] = key
+        doc["nodes"] = nodes
+        if "vlan" in request:
+            doc["vlan"] = request["vlan"]
+        doc.update(
+            {
+                "disable_disk_partitioning": False,
+                "disable_bootloader_install": False,
+                "ignore_nodes_deploying": False,
+                "created_at": now,
+                "updated_at": now,
+                "arch": request.get("arch", "x86_64"),
+                "links": [
+                    {
+                        "rel": "self",
+                        "href": f"/stable/sites/{site}/deployments/{doc['uid']}",
+                        "type": "application/vnd.grid5000.item+json",
+                    },
+                    {
+                        "rel": "parent",
+                        "href": f"/stable/sites/{site}",
+                        "type": "application/vnd.grid5000.item+json",
+                    },
+                ],
+            }
+        )
+        with self._lock:
+            self.deployment_requests.append(request)
+            self.deployments[doc["uid"]] = doc
+            self._polls[doc["uid"]] = 0
+            copy: dict[str, Any] = json.loads(json.dumps(doc))
+            return copy
+
+    def _deployment(self, site: str, uid: str) -> Any:
+        with self._lock:
+            doc = self.deployments.get(uid)
+            if doc is None or doc["site_uid"] != site:
+                return None
+            if doc["status"] == "processing":
+                self._polls[uid] += 1
+                if self._polls[uid] >= self.deployment_polls:
+                    self._finish_deployment(doc)
+            return json.loads(json.dumps(doc))
+
+    def _finish_deployment(self, doc: dict[str, Any]) -> None:
+        doc["status"] = self.deployment_final_status
+        doc["updated_at"] = int(time.time())
+        if doc["status"] == "error":
+            doc["output"] = "Kadeploy error: the deployment failed\nNodes not reachable"
+            return
+        result: dict[str, Any] = {}
+        for node in doc["nodes"]:
+            error = self.deployment_failures.get(node)
+            if error is None:
+                result[node] = {"macro": None, "micro": None, "state": "OK"}
+            else:
+                result[node] = {
+                    "macro": "SetDeploymentEnvUntrusted",
+                    "micro": "wait_reboot",
+                    "state": "KO",
+                    "error": error,
+                }
+        doc["result"] = result
 
     def _file(self, rel: str) -> Any:
         if rel == "":
@@ -224,6 +378,10 @@ class FakeG5kApi:
             (lambda p: p[-1] == "status", lambda: self._status(rel, query)),
             (lambda p: len(p) == 3 and p[2] == "metrics", lambda: self._metrics(parts, query)),
         ]
+        if parts[0] == "sites" and len(parts) == 4 and parts[2] == "deployments":
+            created = self._deployment(parts[1], parts[3])
+            if created is not None:
+                return created
         if parts[0] == "sites":
             for matches, answer in routes:
                 if matches(parts):

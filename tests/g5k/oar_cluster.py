@@ -150,7 +150,7 @@ def oar(oar_cluster: OarCluster) -> Iterator[OarCluster]:
     """The cluster, fast polling, no default frontend; leftover jobs deleted afterwards."""
     previous = g5k_config.set_g5k_configuration(
         dataclasses.replace(
-            g5k_config.g5k_configuration,
+            g5k_config.current_g5k_configuration(),
             polling_interval=1.0,
             tiny_polling_interval=0.5,
             default_frontend=None,

@@ -246,3 +246,29 @@ async def test_the_api_password_reaches_no_log_repr_or_error(
     shown += [caplog.text, str(info.value), repr(info.value), repr(info.value.__dict__)]
     for secret in ("s3cret", "wr0ng-pw"):
         assert not any(secret in text for text in shown), secret
+
+
+async def test_execo_api_connection(g5k_config, g5k_server, tls_files) -> None:
+    """execo's APIConnection(base_uri, username, additional_args) and APIException."""
+    from execo_g5k import APIConnection, APIException, G5kApiError
+    from execo_g5k import config as g5k_config_module
+
+    assert APIException is G5kApiError
+    previous = g5k_config_module.set_g5k_configuration(g5k_config)
+    try:
+        base = g5k_server.root_url + "3.0/"
+        async with APIConnection(
+            base, "jdoe", additional_args={"branch": "master"}, password_source=FakePasswords()
+        ) as api:
+            assert api.base_url == base
+            sites = await api.get("sites")
+            assert [s["uid"] for s in sites["items"]] == ["lyon", "nancy", "rennes"]
+            with pytest.raises(APIException, match="HTTP 404"):
+                await api.get("sites/atlantis")
+            with pytest.raises(APIException, match="HTTP 405 on POST"):
+                await api.post("sites", {"x": 1})
+        (last, *_) = reversed(g5k_server.log)
+        assert last.user == "jdoe" and g5k_server.log[0].query["branch"] == "master"
+        assert dict(g5k_config_module.current_g5k_configuration().api_additional_args) == {}
+    finally:
+        g5k_config_module.set_g5k_configuration(previous)

@@ -10,7 +10,9 @@ import pytest
 
 import execo_g5k
 
-PUBLIC = ["api", "planning", "charter", "config", "oar", "oargrid", "kadeploy", "utils"]
+PUBLIC = [
+    "api", "planning", "charter", "config", "oar", "oargrid", "kadeploy", "utils", "topology",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", PUBLIC)
@@ -31,6 +33,8 @@ def test_package_reexports_the_public_modules():
     for name in ("api", "planning", "charter", "oar", "oargrid", "kadeploy", "utils"):
         expected |= set(importlib.import_module(f"execo_g5k.{name}").__all__)
     expected |= {"G5kConfiguration", "load_g5k_configuration", "set_g5k_configuration"}
+    expected |= {"G5kConfigKeyError", "G5kSettings", "g5k_configuration"}
+    expected |= {"current_g5k_configuration", "G5kGraph", "g5k_graph", "treemap"}
     expected |= {"default_frontend_connection_params", "default_oarsh_oarcp_params"}
     assert set(execo_g5k.__all__) == expected
     for name in execo_g5k.__all__:

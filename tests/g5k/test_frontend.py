@@ -16,7 +16,7 @@ from execo_g5k.utils import get_default_frontend, get_frontend_host
 
 @pytest.fixture
 def configure() -> Iterator[object]:
-    previous = g5k_config.g5k_configuration
+    previous = g5k_config.current_g5k_configuration()
 
     def set_(**changes: object) -> None:
         g5k_config.set_g5k_configuration(dataclasses.replace(previous, **changes))  # type: ignore[arg-type]

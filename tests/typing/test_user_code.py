@@ -78,7 +78,13 @@ def test_all_matches_public_names() -> None:
         # Defined where its __module__ says (a private module of a layer), and found there
         # under its own name: a re-export that went through another module would fail.
         assert module.startswith(
-            ("execo._core.", "execo._transports.", "execo._actions.", "execo._display.")
+            (
+                "execo._core.",
+                "execo._transports.",
+                "execo._actions.",
+                "execo._display.",
+                "execo._compat",
+            )
         ), (name, module)
         assert getattr(sys.modules[module], obj.__qualname__) is obj, name
 

@@ -6,10 +6,13 @@ Tree (where each class lives in brackets; builtin bases in parentheses)::
     ExecoError
     ├── ConfigurationError (ValueError)     a bad configuration file, unknown key, bad value
     │   └── G5kConfigError                  ... of the Grid'5000 configuration [execo_g5k]
+    │       └── G5kConfigKeyError (KeyError)  an unknown g5k_configuration key
     ├── ExecoUsageError (RuntimeError)      misuse of the API (starting a Process twice...)
     ├── SubstitutionError (ValueError)      a {{expression}} that fails or gives no sequence
     ├── ProcessesFailed                     opt-in raise: some processes did not finish ok;
-    │                                       .processes holds them [execo._core._process]
+    │   │                                   .processes holds them [execo._core._process]
+    │   └── PortForwardingFailed            the forwarding did not come up [execo._actions]
+    ├── ActionsFailed                       execo 2.8.2's name, never raised [execo._compat]
     ├── TestbedError                        a local cluster could not be set up [execo.testbed]
     │   └── NotSupportedError (NotImplementedError)
     ├── G5kApiError                         no answer from the Grid'5000 API [execo_g5k]

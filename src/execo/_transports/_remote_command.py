@@ -91,9 +91,14 @@ class Watchdog:
                 f"[ $__execo_n -ge {ticks} ] && break; "
                 'elif [ -n "$__execo_c" ]; then __execo_n=0; __execo_l=$__execo_c; fi; '
             )
+        # The carrier is there while kill -0 reaches it, or /proc shows it (kill -0 fails
+        # with EPERM on a parent of another user: sudo, oarsh's wrappers). The sleep runs in
+        # the background, so that a TERM (our own EXIT trap) ends it with the watchdog.
         return (
-            "trap '' HUP INT; __execo_l=; __execo_n=0; "
-            f"while kill -0 $__execo_p 2>/dev/null; do {check}sleep {period}; done; "
+            "trap '' HUP INT; trap 'kill $__execo_s 2>/dev/null; exit 0' TERM; "
+            "__execo_l=; __execo_n=0; __execo_s=; "
+            "while kill -0 $__execo_p 2>/dev/null || [ -d /proc/$__execo_p ]; do "
+            f"{check}sleep {period} & __execo_s=$!; wait $__execo_s; done; "
             "trap '' TERM; kill -TERM -$$ 2>/dev/null; "
             f"sleep {_number(self.grace)}; kill -KILL -$$ 2>/dev/null"
         )

@@ -17,6 +17,12 @@ newline, so output is rebuilt byte for byte::
 ``position`` is the host's position on the command line (1-based, 0 is the local root);
 ``rank`` is taktuk's logical number, known once the network is numbered; it names hosts in
 the commands we send afterwards (``1/4/7 kill 15``).
+
+With a ``taktuk_gateway``, the hosts are deployed through it (``-G gateway -[ -m host ...
+-]``: a forward-only node, neither numbered nor targeted); taktuk then names them ``1.k``,
+and the gateway ``1``. The templates print ``k`` for ``1.k`` and 0 for the gateway, so the
+records read the same as without a gateway; when the gateway cannot be reached, its
+failure is printed once per host.
 """
 
 from __future__ import annotations
@@ -59,6 +65,27 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("message", '"X $position ".unpack("H*",$line)."\\n"'),
     ("default", '"X $position ".unpack("H*","$type: $line")."\\n"'),
 )
+
+
+# Through a gateway: "1.k" -> k, the gateway "1" -> 0 (a root record); "" stays "".
+_NESTED_POSITION = "($position=~/^\\d+\\.(\\d+)$/?$1:0)"
+_NESTED_PEER = '($peer_position=~/^\\d+\\.(\\d+)$/?$1:($peer_position eq ""?"":0))'
+
+
+def _through_gateway(stream: str, template: str, hosts: int) -> str:
+    """`template` for hosts behind a gateway: their positions ``1.k`` printed as ``k``; the
+    gateway's connector messages and its connection failure (or loss) are repeated for
+    every host (1 to `hosts`), since none of them can then be reached."""
+    nested = template.replace("p$peer_position", f'p".{_NESTED_PEER}."').replace(
+        "$position", f'".{_NESTED_POSITION}."'
+    )
+    if stream == "state":
+        every = f'join("",map{{"T 0 -1 p$_ $line\\n"}}1..{hosts})'
+        return f'($peer_position eq "1"&&$line=~/^[35]$/?{every}:{nested})'
+    if stream == "connector":
+        every = f'join("",map{{"N 0 p$_ ".unpack("H*",$line)."\\n"}}1..{hosts})'
+        return f'($peer_position eq "1"?{every}:{nested})'
+    return nested
 
 
 class State(enum.IntEnum):
@@ -169,6 +196,9 @@ def taktuk_argv(
             Put and Get need). Identical commands become one ``broadcast exec``; different
             ones are given per host (``-m host -[ exec [ cmd ] -]``).
 
+    With ``params.taktuk_gateway``, taktuk reaches the gateway first (with the action's
+    connector) and deploys every host from there (``-G gateway -[ ... -]``).
+
     When hosts need different connectors (user, key or port), the tree is flat (``-d -1``):
     a taktuk node that steals deployment work uses its *own* connector for the hosts it
     steals, so with work stealing a host could be contacted with another host's options
@@ -178,13 +208,18 @@ def taktuk_argv(
         ValueError: the command line would exceed the system's argument size limits.
     """
     connect_timeout = max(10, round(params.connect_timeout * 2))
+    gateway = params.taktuk_gateway
     argv = [params.taktuk, *params.taktuk_options, "-i"]
     for stream, template in TEMPLATES:
+        if gateway:
+            template = _through_gateway(stream, template, len(targets))
         argv += ["-o", f"{stream}={template}"]
     connectors = {c for _, c in targets}
     if len(connectors) > 1:
         argv += ["-d", "-1"]
     argv += ["-t", str(connect_timeout)]
+    if gateway:
+        argv += ["-c", connector_command(params), "-G", params.rewritten_address(gateway), "-["]
     same_command = commands is not None and len(set(commands)) == 1
     current = None
     for i, (address, connector) in enumerate(targets):
@@ -194,6 +229,8 @@ def taktuk_argv(
         argv += ["-m", address]
         if commands is not None and not same_command:
             argv += ["-[", "exec", "[", commands[i], "]", "-]"]
+    if gateway:
+        argv += ["-]"]
     if same_command and commands:
         argv += ["broadcast", "exec", "[", commands[0], "]"]
     total = sum(len(a) + 1 for a in argv)
