@@ -54,8 +54,6 @@ def names_ssh_config(cluster: LocalCluster, include: str) -> str:
     """ssh_config entries giving the examples' host names to the cluster's hosts."""
     names: dict[int, list[str]] = {i: [node.name] for i, node in enumerate(cluster.nodes)}
     names[0].append("access.grid5000.fr")
-    for i in names:
-        names[i].append(f"127.0.0.{i + 2}")  # the README's example names loopback addresses
     for k, site in enumerate(SITES):
         names[k % len(cluster.nodes)] += [site, f"{site}.grid5000.fr"]
     out = []
