@@ -45,7 +45,7 @@ def _literal_blocks(text: str) -> str:
             body = [b for b in block if b.strip()]
             if body:
                 indent = min(len(b) - len(b.lstrip()) for b in body)
-                out += ["", "```text", *(b[indent:] for b in block if b.strip() or True), "```", ""]
+                out += ["", "```text", *(b[indent:] if b.strip() else "" for b in block), "```", ""]
                 i = j
                 continue
         out.append(line)
