@@ -32,8 +32,9 @@ async def planning(path: Path) -> None:
     with FakeG5kApi() as server, tempfile.TemporaryDirectory() as cache:
         config = G5kConfiguration(api_uri=server.root_url, api_cache_dir=cache)
         async with G5kApi(config) as api:
-            p = await get_planning(["nova", "gros"], starttime=NOW - 3600,
-                                   endtime=NOW + 10 * 3600, api=api)
+            p = await get_planning(
+                ["nova", "gros"], starttime=NOW - 3600, endtime=NOW + 10 * 3600, api=api
+            )
     draw_planning(p, path, now=NOW)
 
 
@@ -46,10 +47,13 @@ async def timeline(path: Path) -> None:
         async with LocalCluster(4, state_dir=state) as cluster:
             hosts = cluster.hosts
             setup = await Remote("sleep 0.{{[2, 3, 4, 5]}}", hosts, name="setup").run()
-            work = Remote("sleep 1.{{[0, 2, 4, 6]}}; exit {{[0, 0, 0, 1]}}", hosts,
-                          name="work", process_args=quiet)
-            slow = Remote("sleep 10", hosts[:2], name="monitor", timeout=1.5,
-                          process_args=quiet)
+            work = Remote(
+                "sleep 1.{{[0, 2, 4, 6]}}; exit {{[0, 0, 0, 1]}}",
+                hosts,
+                name="work",
+                process_args=quiet,
+            )
+            slow = Remote("sleep 10", hosts[:2], name="monitor", timeout=1.5, process_args=quiet)
             async with work, slow:
                 pass
             Report([setup, work, slow], name="an experiment").timeline(path)
