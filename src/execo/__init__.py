@@ -30,6 +30,8 @@ from ._core._errors import ExecoError as ExecoError
 from ._core._errors import ExecoUsageError as ExecoUsageError
 from ._core._host import Host as Host
 from ._core._host import HostLike as HostLike
+from ._core._host import expand_hosts as expand_hosts
+from ._core._host import fold_hosts as fold_hosts
 from ._core._host import get_hosts_list as get_hosts_list
 from ._core._host import get_hosts_set as get_hosts_set
 from ._core._host import get_unique_hosts_list as get_unique_hosts_list
@@ -192,6 +194,8 @@ __all__ = [
     "default_connection_params",
     "default_frontend_connection_params",
     "default_oarsh_oarcp_params",
+    "expand_hosts",
+    "fold_hosts",
     "format_date",
     "format_duration",
     "get_hosts_list",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from . import (
     Host,
     HostLike,
+    expand_hosts,
+    fold_hosts,
     get_hosts_list,
     get_hosts_set,
     get_unique_hosts_list,
@@ -17,6 +19,8 @@ from . import (
 __all__ = [
     "Host",
     "HostLike",
+    "expand_hosts",
+    "fold_hosts",
     "get_hosts_list",
     "get_hosts_set",
     "get_unique_hosts_list",

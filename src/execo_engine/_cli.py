@@ -1,14 +1,13 @@
-"""``execo-run``: load an engine class from a file or module and run it under trio.
+"""execo-run: load an engine class from a file or module and run it under trio.
 
-Usage::
+usage: execo-run ENGINE[:Class] [engine options] [-- user arguments]
 
-    execo-run ENGINE [engine options] [-- user arguments]
-
-``ENGINE`` is ``MyEngine`` (loads ``MyEngine.py`` from the current directory, or else the
-importable module ``MyEngine``), ``path/to/MyEngine.py``, or either followed by ``:Class`` when
-the class is not named after the file. Everything after ``ENGINE`` goes to the engine's own
-argument parser. Exit status: 0 on success, 1 when the engine raised, 2 on a usage or loading
-error, 130 on Ctrl-C.
+ENGINE is MyEngine (loads MyEngine.py from the current directory, or else the importable
+module MyEngine), path/to/MyEngine.py, or either followed by :Class when the class is not
+named after the file. Everything after ENGINE goes to the engine's own argument parser;
+"execo-run ENGINE --help" lists the engine's options (-l LEVEL, -L, -R, -M, -c DIR and its
+own). Exit status: 0 on success, 1 when the engine raised, 2 on a usage or loading error,
+130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -105,10 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``execo-run`` console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
-        print(_USAGE, file=sys.stdout if args else sys.stderr)
-        print(
-            __doc__.split("\n\n", 2)[2] if __doc__ else "", file=sys.stdout if args else sys.stderr
-        )
+        out = sys.stdout if args else sys.stderr
+        print(_USAGE, file=out)
+        print(file=out)
+        print(__doc__.split("\n\n", 2)[2].strip() if __doc__ else "", file=out)
         return 0 if args else 2
     spec, engine_args = args[0], args[1:]
     try:

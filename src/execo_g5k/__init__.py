@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
+from . import _deps as _deps  # first: a clear error when the g5k extra is missing
 from .api import APIConnection as APIConnection
 from .api import APIException as APIException
 from .api import G5kApi as G5kApi
@@ -158,6 +159,7 @@ from .planning import get_planning as get_planning
 from .planning import kavlan_kind as kavlan_kind
 from .planning import make_jobs_specs as make_jobs_specs
 from .planning import merge_intervals as merge_intervals
+from .planning import planning_figure as planning_figure
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
 from .utils import G5kAutoPortForwarder as G5kAutoPortForwarder

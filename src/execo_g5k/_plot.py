@@ -1,115 +1,151 @@
-"""A picture of a planning: one row per host, free green and busy red, along time."""
+"""A picture of a planning (matplotlib, the ``execo[plot]`` extra, imported when drawn).
+
+One row per host, labelled, grouped by cluster and site (and one row per kavlan of each
+site); free intervals green, busy ones red, along a time axis in Europe/Paris time, with a
+"now" line and a legend. PNG, SVG or PDF, chosen by the file's extension.
+"""
 
 from __future__ import annotations
 
 import datetime
+import io
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from execo._core._timeline import new_figure, save_figure
+
 from ._charter import PARIS
 from ._hostnames import natural_sort_key
-from ._png import GLYPH_HEIGHT, Canvas, Color
 
 if TYPE_CHECKING:
     import os
 
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from ._intervals import Availability, Planning
 
-__all__ = ["planning_png", "draw_planning"]
+__all__ = ["BUSY", "FREE", "NOW", "draw_planning", "planning_figure", "planning_png"]
 
-FREE: Color = (92, 184, 92)
-BUSY: Color = (217, 83, 79)
-INK: Color = (40, 40, 40)
-GRID: Color = (215, 215, 215)
-_SCALE = 2
-_LINE = (GLYPH_HEIGHT + 3) * _SCALE
-_TICK_STEPS = [h * 3600 for h in (1, 2, 3, 6, 12, 24, 48, 168)]
+FREE = "#5cb85c"
+BUSY = "#d9534f"
+NOW = "#1f3a93"
 
 
-def _rows(planning: Planning) -> list[tuple[str, str, list[Availability]]]:
-    """``(site, label, [availability per host])`` per cluster and per site's vlans."""
+def _rows(planning: Planning) -> list[tuple[str, str, str, Availability]]:
+    """``(site, group, label, availability)`` per host (and per vlan), top to bottom."""
     rows = []
     for site in sorted(planning.sites):
         sp = planning.sites[site]
         for cluster in sorted(sp.clusters):
-            hosts = sorted(sp.clusters[cluster], key=natural_sort_key)
-            label = f"{cluster} ({len(hosts)})"
-            rows.append((site, label, [sp.clusters[cluster][h] for h in hosts]))
-        if sp.vlans:
-            names = sorted(sp.vlans, key=natural_sort_key)
-            rows.append((site, "kavlans", [sp.vlans[v] for v in names]))
+            for host in sorted(sp.clusters[cluster], key=natural_sort_key):
+                rows.append((site, cluster, host.split(".")[0], sp.clusters[cluster][host]))
+        for vlan in sorted(sp.vlans, key=natural_sort_key):
+            rows.append((site, "kavlans", f"kavlan-{vlan}", sp.vlans[vlan]))
     return rows
 
 
-def planning_png(planning: Planning, *, width: int = 1200, title: str | None = None) -> bytes:
-    """The planning drawn as a PNG image (pure: returns the bytes).
+def _when(t: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(t, PARIS)
 
-    Each cluster is a band with one thin row per host (and each site's kavlans one per
-    vlan), free intervals in green and busy ones in red; the time axis is in Europe/Paris
-    time.
+
+def _draw_rows(ax: Axes, rows: list[tuple[str, str, str, Availability]]) -> None:
+    for y, (_, _, _, availability) in enumerate(rows):
+        for intervals, color in ((availability.free, FREE), (availability.busy, BUSY)):
+            spans = [(_when(a), _when(b) - _when(a)) for a, b in intervals if b > a]
+            if spans:
+                ax.broken_barh(spans, (y - 0.4, 0.8), facecolors=color)  # type: ignore[arg-type]
+
+
+def _draw_groups(ax: Axes, rows: list[tuple[str, str, str, Availability]]) -> None:
+    """A line between clusters (thicker between sites) and the group's name on the right."""
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i < len(rows) and rows[i][:2] == rows[start][:2]:
+            continue
+        site, group = rows[start][:2]
+        ax.annotate(
+            f"{site} / {group}",
+            xy=(1.005, (start + i - 1) / 2),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
+        if i < len(rows):
+            new_site = rows[i][0] != site
+            ax.axhline(i - 0.5, color="black", linewidth=1.2 if new_site else 0.4)
+        start = i
+
+
+def planning_figure(
+    planning: Planning, *, title: str | None = None, now: float | None = None
+) -> Figure:
+    """The planning drawn on a matplotlib Figure (see the module docstring).
+
+    Args:
+        planning: what :func:`~execo_g5k.planning.get_planning` returned.
+        title: the title; default "Grid'5000 planning from <start> (Europe/Paris)".
+        now: where the "now" line goes (default: the current time); drawn only when it
+            falls inside the planning.
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install 'execo[plot]'``).
     """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     rows = _rows(planning)
-    count = sum(len(r[2]) for r in rows)
-    row_h = max(1, min(6, 1800 // max(count, 1)))
-    label_w = max([Canvas.text_width(r[1], _SCALE) for r in rows] + [80]) + 40
-    x0, x1 = label_w, width - 24
-    bands = [max(len(r[2]) * row_h, _LINE) + 6 for r in rows]
-    sites = sorted({r[0] for r in rows})
-    top = 2 * _LINE + 8
-    height = top + sum(bands) + len(sites) * (_LINE + 2) + 3 * _LINE
-    canvas = Canvas(width, height)
-    span = max(planning.end - planning.start, 1)
-
-    def x_of(t: int) -> int:
-        return x0 + (t - planning.start) * (x1 - x0) // span
-
-    start_text = datetime.datetime.fromtimestamp(planning.start, PARIS).strftime("%Y-%m-%d %H:%M")
-    canvas.text(8, 6, title or f"grid5000 planning from {start_text} (europe/paris)", INK, _SCALE)
-    legend_x = width - Canvas.text_width("free busy", _SCALE) - 60
-    for i, (name, color) in enumerate((("free", FREE), ("busy", BUSY))):
-        lx = legend_x + i * (Canvas.text_width("free ", _SCALE) + 24)
-        canvas.fill_rect(lx, 8, lx + 14, 8 + 14, color)
-        canvas.text(lx + 20, 8, name, INK, _SCALE)
-    step = next((s for s in _TICK_STEPS if span // s <= 8), _TICK_STEPS[-1])
-    first_tick = -(-planning.start // step) * step
-    ticks = list(range(first_tick, planning.end + 1, step))
-    y = top
-    for site in sites:
-        canvas.text(8, y + 2, site, INK, _SCALE)
-        canvas.fill_rect(8, y + _LINE - 3, width - 8, y + _LINE - 2, INK)
-        y += _LINE + 2
-        for (row_site, label, availabilities), band in zip(rows, bands, strict=True):
-            if row_site != site:
-                continue
-            canvas.text(24, y + (band - 6 - GLYPH_HEIGHT * _SCALE) // 2, label, INK, _SCALE)
-            for i, availability in enumerate(availabilities):
-                ry = y + i * row_h
-                bar = max(row_h - 1, 1)
-                for intervals, color in ((availability.free, FREE), (availability.busy, BUSY)):
-                    for a, b in intervals:
-                        canvas.fill_rect(x_of(a), ry, max(x_of(b), x_of(a) + 1), ry + bar, color)
-            y += band
-    last_day = None
-    for t in ticks:
-        canvas.fill_rect(x_of(t), top, x_of(t) + 1, y, GRID)
-        local = datetime.datetime.fromtimestamp(t, PARIS)
-        day = local.strftime("%m-%d")
-        texts = [local.strftime("%H:%M")] + ([day] if day != last_day else [])
-        last_day = day
-        for line, text in enumerate(texts):
-            tx = min(x_of(t) - Canvas.text_width(text, _SCALE) // 2, width - 4)
-            canvas.text(max(tx, 0), y + 6 + line * _LINE, text, INK, _SCALE)
-    return canvas.png()
+    height = min(1.6 + 0.16 * max(len(rows), 1), 300)
+    figure = new_figure(12, height)
+    ax = figure.add_subplot()
+    _draw_rows(ax, rows)
+    _draw_groups(ax, rows)
+    ax.set_yticks(range(len(rows)), [r[2] for r in rows], fontsize=6 if len(rows) > 60 else 8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(_when(planning.start), _when(planning.end))  # type: ignore[arg-type]
+    locator = AutoDateLocator(tz=PARIS)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=PARIS))  # type: ignore[no-untyped-call]
+    ax.grid(axis="x", alpha=0.4)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("Europe/Paris time")
+    handles: list[Patch | Line2D] = [
+        Patch(color=FREE, label="free"),
+        Patch(color=BUSY, label="busy"),
+    ]
+    t = time.time() if now is None else now
+    if planning.start <= t <= planning.end:
+        ax.axvline(_when(t), color=NOW, linewidth=1.5, linestyle="--")  # type: ignore[arg-type]
+        handles.append(Line2D([], [], color=NOW, linestyle="--", label="now"))
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.06), ncols=3, fontsize=8)
+    start = _when(planning.start).strftime("%Y-%m-%d %H:%M")
+    figure.suptitle(title or f"Grid'5000 planning from {start} (Europe/Paris)")
+    return figure
 
 
 def draw_planning(
     planning: Planning,
     path: str | os.PathLike[str],
     *,
-    width: int = 1200,
     title: str | None = None,
+    now: float | None = None,
 ) -> Path:
-    """Writes `planning_png` to `path` and returns the path."""
-    target = Path(path)
-    target.write_bytes(planning_png(planning, width=width, title=title))
-    return target
+    """Draw the planning into ``path`` (PNG, SVG or PDF, by its extension); returns it.
+
+    Raises:
+        ValueError: another extension, naming it.
+        ImportError: matplotlib is not installed (``pip install 'execo[plot]'``).
+    """
+    return save_figure(planning_figure(planning, title=title, now=now), path)
+
+
+def planning_png(
+    planning: Planning, *, title: str | None = None, now: float | None = None
+) -> bytes:
+    """The planning as PNG bytes."""
+    buffer = io.BytesIO()
+    planning_figure(planning, title=title, now=now).savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()

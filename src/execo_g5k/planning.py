@@ -28,6 +28,7 @@ from ._planning import get_jobs_specs as get_jobs_specs
 from ._planning import get_planning as get_planning
 from ._planning import planning_from_status as planning_from_status
 from ._plot import draw_planning as draw_planning
+from ._plot import planning_figure as planning_figure
 from ._plot import planning_png as planning_png
 from ._slots import Slot as Slot
 from ._slots import compute_slots as compute_slots
@@ -61,5 +62,6 @@ __all__ = [
     "get_job_by_name",
     "g5k_charter_time",
     "planning_png",
+    "planning_figure",
     "draw_planning",
 ]

@@ -128,7 +128,7 @@ async def test_gathered_output_groups_identical_outputs() -> None:
     r = await Remote("x", HOSTS, transport=fake).run()
     groups = gather_outputs(r.processes)
     assert [(g.text, len(g.processes)) for g in groups] == [("same\n", 5), ("odd\n", 1)]
-    assert format_gathered(groups).startswith("--- 5:")
+    assert format_gathered(groups).split("\n")[0] == "--- node-[1-5] (5)"
 
 
 async def test_write_reaches_every_host_and_expect_waits_for_all() -> None:

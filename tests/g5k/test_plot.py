@@ -1,55 +1,68 @@
-"""The planning picture: a real PNG with free and busy rows."""
+"""The planning picture (matplotlib): a row per host, labelled; free and busy; a "now" line
+and a legend; PNG, SVG or PDF by the file's extension."""
 
 from __future__ import annotations
 
-import struct
-import zlib
+from pathlib import Path
 
+import pytest
+
+from execo_g5k._plot import BUSY, FREE, planning_figure
 from execo_g5k.planning import draw_planning, get_planning, planning_png
 
 NOW = 1774256400
-GREEN, RED = (92, 184, 92), (217, 83, 79)
 
 
-def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
-    """(width, height, RGB rows) of a PNG written with filter 0 on every row."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width, height = 8, b"", 0, 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + body)
-        if kind == b"IHDR":
-            width, height, depth, color_type = struct.unpack(">IIBB", body[:10])
-            assert (depth, color_type) == (8, 2)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = width * 3 + 1
-    rows = [raw[y * stride : (y + 1) * stride] for y in range(height)]
-    assert all(row[0] == 0 for row in rows)
-    return width, height, [row[1:] for row in rows]
+def _busy_rows(figure) -> set[str]:
+    """The labels of the rows that have a busy interval."""
+    from matplotlib.colors import to_hex
+
+    ax = figure.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    rows = set()
+    for collection in ax.collections:
+        if to_hex(collection.get_facecolor()[0]) != BUSY:
+            continue
+        for path in collection.get_paths():
+            rows.add(labels[round(path.vertices[:, 1].mean())])
+    return rows
 
 
-def _colors(rows: list[bytes]) -> set[tuple[int, int, int]]:
-    return {(row[i], row[i + 1], row[i + 2]) for row in rows for i in range(0, len(row), 3)}
+def _legend(ax):
+    legend = ax.get_legend()
+    assert legend is not None
+    return legend
 
 
-async def test_planning_picture(api, tmp_path):
-    planning = await get_planning(starttime=NOW, endtime=NOW + 24 * 3600, vlan=True, api=api)
-    path = draw_planning(planning, tmp_path / "planning.png", width=900)
-    width, height, rows = decode_png(path.read_bytes())
-    assert width == 900
-    assert 300 < height < 2000
-    colors = _colors(rows)
-    assert {GREEN, RED} <= colors
-    # Only lyon's nova rows: nova-1, 4, 5, 6 and 7 are busy first, the others free.
+async def test_planning_rows_labels_and_colours(api) -> None:
     nova = await get_planning(["nova"], starttime=NOW, endtime=NOW + 3600, api=api)
-    _, _, nova_rows = decode_png(planning_png(nova))
-    red_rows = [row for row in nova_rows if bytes(RED) * 20 in row]
-    green_rows = [row for row in nova_rows if bytes(GREEN) * 200 in row]
-    # 19 hosts, 6 pixel rows each (a 5-pixel bar): 5 hosts start busy (nova-7 only until
-    # 10:51, too short for 200 green pixels), 14 are free all along.
-    assert (len(red_rows), len(green_rows)) == (5 * 5, 14 * 5)
+    figure = planning_figure(nova, now=NOW + 600)
+    ax = figure.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # One labelled row per host, naturally sorted (nova-2, 3 and 20 are dead in the data).
+    assert labels == [f"nova-{i}" for i in (1, *range(4, 20), 21, 22)]
+    # nova-1, 4, 5, 6 and 7 are busy at first, the others free all along.
+    assert _busy_rows(figure) == {"nova-1", "nova-4", "nova-5", "nova-6", "nova-7"}
+    legend = [t.get_text() for t in _legend(ax).get_texts()]
+    assert legend == ["free", "busy", "now"]
+    assert figure.get_suptitle().startswith("Grid'5000 planning from 2026-")
+    later = planning_figure(nova, now=NOW + 7200)  # "now" outside the planning: no line
+    assert [t.get_text() for t in _legend(later.axes[0]).get_texts()] == ["free", "busy"]
+
+
+async def test_planning_picture_formats(api, tmp_path: Path) -> None:
+    planning = await get_planning(starttime=NOW, endtime=NOW + 24 * 3600, vlan=True, api=api)
+    png = draw_planning(planning, tmp_path / "planning.png", now=NOW + 3600)
+    assert png.read_bytes().startswith(b"\x89PNG")
+    from matplotlib.image import imread
+
+    pixels = imread(png)
+    colors = {tuple(round(c * 255) for c in px[:3]) for row in pixels[::4] for px in row}
+    for hex_color in (FREE, BUSY):
+        assert tuple(int(hex_color[i : i + 2], 16) for i in (1, 3, 5)) in colors
+    svg = draw_planning(planning, tmp_path / "planning.svg", title="My planning").read_text()
+    assert "My planning" in svg and "nova-19" in svg and "kavlan-" in svg
+    assert draw_planning(planning, tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
+    assert planning_png(planning).startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match=r"'\.gif'"):
+        draw_planning(planning, tmp_path / "p.gif")

@@ -68,7 +68,7 @@ def test_all_matches_public_names() -> None:
     public = {n for n in dir(execo) if not n.startswith("_")}
     assert set(execo.__all__) <= public
     submodules = {"testbed", "demo", "config", "host", "process", "action", "report"}
-    submodules |= {"time_utils", "substitutions", "testing"}
+    submodules |= {"time_utils", "substitutions", "testing", "cli"}
     assert public - set(execo.__all__) <= submodules  # once imported
     for name in execo.__all__:
         obj = getattr(execo, name)

@@ -8,6 +8,8 @@ the whole action: on expiry its running processes are killed and marked timed ou
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Self, TypedDict, Unpack, cast
@@ -16,9 +18,10 @@ import anyio
 import anyio.abc
 
 from .._core._errors import ExecoUsageError
-from .._core._host import Host, HostLike, get_hosts_list
+from .._core._failures import describe_failures, outcome_summary
+from .._core._host import Host, HostLike, fold_hosts, get_hosts_list
 from .._core._local import Process, raise_nofile_limit
-from .._core._log import style
+from .._core._log import logger, style
 from .._core._options import check_keywords
 from .._core._output import STDOUT, Stream
 from .._core._process import (
@@ -286,6 +289,8 @@ class Action(Scoped):
         for h in self.lifecycle_handlers:
             h.start(self)
         status = _Started(task_status, self)
+        for p in self._processes:
+            p._in_action = True
         try:
             with anyio.CancelScope() as body_scope:
                 async with anyio.create_task_group() as tg:
@@ -297,8 +302,26 @@ class Action(Scoped):
             self.end_date = time.time()
             self._ended_event.set()
             status.ensure_started()
+            self._log_failures()
             for h in self.lifecycle_handlers:
                 h.end(self)
+
+    def _log_failures(self) -> None:
+        """One warning for the failures of this action's own processes (those neither
+        ignored nor ``nolog_``): how many, where (folded), why; each process's dump went
+        to DEBUG when it ended."""
+        failed = [p for p in self._processes if p._warns()]
+        if failed and logger.isEnabledFor(logging.WARNING):
+            where = fold_hosts(p.host for p in failed)
+            lines = "".join(f"\n  {line}" for line in describe_failures(failed))
+            logger.warning(
+                "%s: %d of %d processes failed%s:%s",
+                self.name,
+                len(failed),
+                len(self._processes),
+                f" on {where}" if where else "",
+                lines,
+            )
 
     async def _watch_timeout(self, body_scope: anyio.CancelScope, status: _Started) -> None:
         if self.timeout is None:
@@ -326,7 +349,18 @@ class Action(Scoped):
         )
 
     def __repr__(self) -> str:
-        return f"<{self._kind} {self.name!r} {len(self.processes)} processes>"
+        return f"<{self._kind} {self.name!r} {outcome_summary(self.processes)}>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def timeline(self, path: str | os.PathLike[str], *, title: str | None = None) -> None:
+        """Draw the processes over time into ``path`` (PNG, SVG or PDF, by its extension):
+        one row per process, a bar from its start to its end, coloured by its status.
+        Needs matplotlib (``pip install execo[plot]``)."""
+        from .._core._timeline import draw_timeline
+
+        draw_timeline(self.processes, path, title=title or self.name)
 
 
 class _Started:

@@ -225,7 +225,8 @@ class _CopyAction(_TransportAction):
 class Put(_CopyAction):
     """Copy local files to every host (argv lists: paths with spaces are safe).
 
-    ``local_files`` and ``remote_location`` are substituted per host. ``transport``:
+    ``local_files`` and ``remote_location`` are substituted per host; local files may start
+    with ``~`` (your home, expanded here; a remote ``~`` is the remote home). ``transport``:
     ``"scp"`` (OpenSSH), ``"asyncssh"`` (SFTP on pooled connections), ``"taktuk"``, or a
     transport object; default ``configuration["fileput_tool"]`` when it names scp or
     asyncssh, else scp.
@@ -262,9 +263,11 @@ class Get(_CopyAction):
     """Copy files from every host to a local directory.
 
     ``remote_files`` and ``local_location`` are substituted per host (for instance
-    ``local_location="results/{{{host}}}"``). ``transport``: ``"scp"``, ``"asyncssh"`` (SFTP
-    on pooled connections; remote names are glob patterns), ``"taktuk"`` or a transport
-    object; default ``configuration["fileget_tool"]`` when it names scp or asyncssh, else scp.
+    ``local_location="results/{{{host}}}"``); the local directory is made when the copy
+    starts if it does not exist, and may start with ``~``. ``transport``: ``"scp"``,
+    ``"asyncssh"`` (SFTP on pooled connections; remote names are glob patterns),
+    ``"taktuk"`` or a transport object; default ``configuration["fileget_tool"]`` when it
+    names scp or asyncssh, else scp.
     """
 
     _kind = "Get"

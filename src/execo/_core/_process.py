@@ -31,7 +31,8 @@ import anyio.abc
 from ._channel import Channel, ExitStatus, check_signal
 from ._config import configuration
 from ._errors import ExecoError, ExecoUsageError
-from ._host import Host
+from ._failures import describe_failures
+from ._host import Host, fold_hosts
 from ._log import ensure_log_setup, logger, style
 from ._options import check_keywords
 from ._output import (
@@ -214,6 +215,9 @@ class ProcessesFailed(ExecoError):
     """Some processes did not finish ok (raised when asked: ``check=True``,
     ``raise_for_error()``).
 
+    The message names the failed hosts (folded: ``node-[1-3]``) and why, one line per
+    distinct command and reason.
+
     Attributes:
         processes: the failed processes, each carrying its full state (host, exit code,
             signal, stdout, stderr, error_reason).
@@ -223,9 +227,16 @@ class ProcessesFailed(ExecoError):
         self.processes: list[ProcessBase] = list(processes)
         super().__init__(self._summary())
 
+    @property
+    def hosts(self) -> list[Host]:
+        """The hosts of the failed processes (in order, duplicates kept)."""
+        return [p.host for p in self.processes if p.host is not None]
+
     def _summary(self) -> str:
-        lines = [f"{len(self.processes)} process(es) failed:"]
-        lines.extend(f"  {p.failure_summary()}" for p in self.processes)
+        n = len(self.processes)
+        where = f" on {fold_hosts(self.hosts)}" if self.hosts else ""
+        lines = [f"{n} process{'es' if n != 1 else ''} failed{where}:"]
+        lines.extend(f"  {line}" for line in describe_failures(self.processes))
         return "\n".join(lines)
 
 
@@ -285,6 +296,7 @@ class ProcessBase(Scoped):
         }
         self._name = options.get("name")
         self.host: Host | None = None
+        self._in_action = False  # set by the action that runs it: it logs the summary
         self._clear_state()
 
     # ------------------------------------------------------------------ state
@@ -836,15 +848,21 @@ class ProcessBase(Scoped):
         for h in self.lifecycle_handlers:
             _call_handler(h.end, self)
 
-    def _log_end(self) -> None:
-        warn = (
-            (self.error and not self.nolog_error)
-            or (self.timeouted and not self.nolog_timeout)
+    def _warns(self) -> bool:
+        """Whether its end is worth a warning: a failure neither ignored nor ``nolog_``."""
+        return bool(
+            (self.error and not (self.nolog_error or self.ignore_error))
+            or (self.timeouted and not (self.nolog_timeout or self.ignore_timeout))
             or (
-                (self.exit_code != 0 and not self.error)
-                and not (self.nolog_exit_code or self.killed)
+                (self.exit_code != 0 and not self.error and not self.timeouted)
+                and not (self.nolog_exit_code or self.ignore_exit_code or self.killed)
             )
         )
+
+    def _log_end(self) -> None:
+        """A warning with the whole dump for a failure on its own; within an action the dump
+        is logged at DEBUG, and the action logs one summary warning for all its failures."""
+        warn = self._warns() and not self._in_action
         level = logging.WARNING if warn else logging.DEBUG
         if logger.isEnabledFor(level):
             logger.log(level, "%s", self.dump())
@@ -902,12 +920,13 @@ class ProcessBase(Scoped):
     def __repr__(self) -> str:
         return f"<{self._kind} {self.name!r} {self.status.value}>"
 
-    def failure_summary(self) -> str:
-        """One line: which process, on which host, what went wrong."""
-        where = f" on {self.host}" if self.host is not None else ""
+    def failure_reason(self) -> str:
+        """What went wrong, without saying where: ``failed: exit code 1 — stderr: 'No such
+        file'``, ``unreachable: Connection refused``, ``timeout``..."""
         what: str = self.status.value
         if self.error_reason:
-            what += f": {self.error_reason}"
+            reason = self.error_reason
+            what = reason if reason.startswith(what + ":") else f"{what}: {reason}"
         elif self.exit_signal is not None:
             what += f": killed by {signal_name(self.exit_signal)}"
         elif self.exit_code:
@@ -917,8 +936,14 @@ class ProcessBase(Scoped):
         if self.write_error:
             what += " (write failed)"
         last = self.stderr.strip().splitlines()[-1:] if self._capture[STDERR] else []
-        tail = f" — stderr: {last[0][:200]!r}" if last and not self.error_reason else ""
-        return f"{self.name!r}{where}: {what}{tail}"
+        if last and not self.error_reason:
+            what += f" — stderr: {last[0][:200]!r}"
+        return what
+
+    def failure_summary(self) -> str:
+        """One line: which process, on which host, what went wrong."""
+        where = f" on {self.host}" if self.host is not None else ""
+        return f"{self.name!r}{where}: {self.failure_reason()}"
 
     def dump(self) -> str:
         """``str(self)`` followed by the (compacted) stdout and stderr."""

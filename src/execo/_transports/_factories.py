@@ -67,8 +67,14 @@ def transport_named(name: str, *, copy: bool = False, what: str = "transport") -
         return _TAKTUK
     if name == "asyncssh":
         if _asyncssh is None:
-            from ._asyncssh import AsyncsshTransport
-
+            try:
+                from ._asyncssh import AsyncsshTransport
+            except ImportError as e:
+                if e.name != "asyncssh":
+                    raise
+                raise ImportError(
+                    "the asyncssh transport needs asyncssh: pip install 'execo[asyncssh]'"
+                ) from e
             _asyncssh = AsyncsshTransport()
         return _asyncssh
     names = "'ssh', 'asyncssh', 'taktuk'" + (", 'scp'" if copy else "")

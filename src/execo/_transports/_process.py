@@ -197,8 +197,9 @@ class CopyProcess(ProcessBase):
     Args:
         host: the remote end.
         direction: ``"put"`` (local ``sources`` to the remote ``destination``) or ``"get"``.
-        sources: what to copy (recursively).
-        destination: where.
+        sources: what to copy (recursively); local ones (put) may start with ``~``.
+        destination: where; for a get, a local directory (``~`` expanded), made when it
+            does not exist.
         connection_params: per-call connection parameters; or
         params: already resolved ones.
         transport: ``"scp"`` (OpenSSH), ``"asyncssh"`` (SFTP), ``"taktuk"`` or a
@@ -226,8 +227,14 @@ class CopyProcess(ProcessBase):
             raise ValueError(f"direction must be 'put' or 'get', got {direction!r}")
         h = Host.of(host)
         self.direction: Literal["put", "get"] = direction
-        self.sources = [os.fspath(s) for s in sources]
-        self.destination = os.fspath(destination)
+        # The local side's "~" is ours to expand (scp and SFTP would take it literally).
+        local = os.path.expanduser
+        self.sources = [
+            local(os.fspath(s)) if direction == "put" else os.fspath(s) for s in sources
+        ]
+        self.destination = (
+            local(os.fspath(destination)) if direction == "get" else os.fspath(destination)
+        )
         self.connection_params = connection_params
         self.params = (
             params if params is not None else resolve_connection_params(connection_params, h)
@@ -270,7 +277,13 @@ class CopyProcess(ProcessBase):
     def _run_scope(self) -> AbstractAsyncContextManager[object]:
         return self.transport.batch([self.request()])
 
+    def _make_local_directory(self) -> None:
+        """A get copies into a local directory: make it (a few syscalls, done inline)."""
+        if self.direction == "get" and not os.path.lexists(self.destination):
+            os.makedirs(self.destination)
+
     async def _spawn(self) -> Channel:
+        self._make_local_directory()
         return await self.transport.open(self.request())
 
     def __repr__(self) -> str:

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import shlex
 from collections.abc import Sequence
 
 from .._core._config import EffectiveConnectionParams
-from ._openssh import login_options
+from ._openssh import config_file_options, login_options
 
 __all__ = [
     "ARGV_LIMIT",
@@ -171,9 +172,13 @@ def decode_wait_status(status: int) -> tuple[int | None, int | None]:
 
 
 def connector_command(params: EffectiveConnectionParams) -> str:
-    """The connector command line for one host: its own user, key and port (a shell string:
-    taktuk runs connectors through the shell)."""
-    argv = [params.taktuk_connector, *params.taktuk_connector_options, *login_options(params)]
+    """The connector command line for one host: its own user, key and port, and the ssh
+    configuration file when it is not OpenSSH's default and the connector is ssh (a shell
+    string: taktuk runs connectors through the shell)."""
+    argv = [params.taktuk_connector]
+    if os.path.basename(params.taktuk_connector) == "ssh":
+        argv += config_file_options(params)
+    argv += [*params.taktuk_connector_options, *login_options(params)]
     return shlex.join(argv)
 
 

@@ -1,10 +1,10 @@
-"""``python -m execo.testbed up N | status | down``: local clusters from a shell.
+"""python -m execo.testbed up N | status | down: local clusters from a shell.
 
-``up`` brings up a detached cluster (it outlives the command) and prints how to reach its
-hosts; ``status`` lists the recorded clusters (and, as root, orphan network objects: those of
-netns clusters whose state file is lost); ``down`` tears down the detached and stale ones (or
-those named); ``down --orphans`` also removes the orphans. Exit status: 0 on success, 1 if
-something could not be done.
+up brings up a detached cluster (it outlives the command) and prints how to reach its hosts.
+status lists the recorded clusters (and, as root, orphan network objects: those of netns
+clusters whose state file is lost). down tears down the detached and stale ones (or those
+named); down --orphans also removes the orphans. Exit status: 0 on success, 1 if something
+could not be done. "execo testbed ..." is the same command.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _up(args: argparse.Namespace) -> int:
         for node in cluster.nodes:
             print(f"  {node.name:12} {node.host.address}:{node.host.port}")
         print(f"ssh:  ssh -F {cluster.ssh_config} {first.name} hostname")
-        print(f"down: python -m execo.testbed down {cluster.id}")
+        print(f"down: {args.prog} down {cluster.id}")
     return 0
 
 
@@ -117,9 +117,16 @@ def _down(args: argparse.Namespace) -> int:
     return status
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m execo.testbed", description=__doc__)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m execo.testbed") -> int:
+    """Run the command line; returns the exit status.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+        prog: the command's name in the usage and help (``execo testbed`` reuses it).
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--state-dir", type=Path, default=None, help="default: %(default)s")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="bring up a detached cluster of N hosts")
@@ -137,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also namespaces, veths and bridges of netns clusters no state file records",
     )
     args = parser.parse_args(argv)
+    args.prog = prog
     if args.state_dir is None:
         args.state_dir = default_state_dir()
     handler = {"up": _up, "status": _status, "down": _down}[args.command]
