@@ -146,7 +146,8 @@ async def test_detach_survives_the_controller_as_asked(sshd: LoopbackSshd, trans
     finally:
         stop(proc)
         end_by_pid(token)
-    assert count_processes(token) == 0
+    await wait_survivors_gone(token, 5)  # SIGKILLs take a moment to land
+    assert count_processes(token) == 0, describe_processes(token)
 
 
 def end_by_pid(token: str) -> None:

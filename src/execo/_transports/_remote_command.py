@@ -97,7 +97,7 @@ class Watchdog:
         # with EPERM on a parent of another user: sudo, oarsh's wrappers). The sleep runs in
         # the background, so that a TERM (our own EXIT trap) ends it with the watchdog.
         return (
-            "trap '' HUP INT; trap 'kill $__execo_s 2>/dev/null; exit 0' TERM; "
+            "trap '' HUP INT; trap 'kill $__execo_s $! 2>/dev/null; exit 0' TERM; "
             "__execo_l=; __execo_n=0; __execo_s=; "
             "while kill -0 $__execo_p 2>/dev/null || [ -d /proc/$__execo_p ]; do "
             f"{check}sleep {period} & __execo_s=$!; wait $__execo_s; done; "
