@@ -1,6 +1,7 @@
 """Packaging. Importing the packages has no side effect: no configuration file is read, no
 thread or process is started, no logging handler is installed, and ``import execo`` loads
-none of the optional dependencies (asyncssh, httpx, rich...) until they are used. A built
+none of the optional dependencies (asyncssh, httpx, rich...) until they are used; nor
+do ``import execo_g5k`` and ``import execo_engine`` (httpx, keyring, trio load on first use). A built
 wheel says and holds what PyPI users need; the README starts with the two set-up commands;
 the core works without the extras, and the optional parts name the extra they need."""
 
@@ -17,16 +18,19 @@ import pytest
 
 PROBE = r"""
 import json, os, sys, threading, logging
+OPTIONAL = ("asyncssh", "cryptography", "httpx", "httpcore", "keyring", "matplotlib",
+            "networkx", "rich", "trio")
 before = set(sys.modules)
 import execo
-loaded = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
-                ("asyncssh", "cryptography", "httpx", "keyring", "matplotlib", "networkx", "rich"))
+loaded = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in OPTIONAL)
 import execo_g5k, execo_engine
+loaded_g5k = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in OPTIONAL)
 print(json.dumps({
     "threads": threading.active_count(),
     "children": len(os.listdir(f"/proc/{os.getpid()}/task")),
     "handlers": len(logging.getLogger().handlers) + len(logging.getLogger("execo").handlers),
     "loaded": loaded,
+    "loaded_g5k": loaded_g5k,
     "version": execo.__version__,
     "docs": bool(execo_g5k.__doc__ and execo_engine.__doc__),
 }))
@@ -50,6 +54,7 @@ def test_packages_import_without_side_effects(tmp_path: Path) -> None:
     assert report["threads"] == 1 and report["children"] == 1
     assert report["handlers"] == 0
     assert report["loaded"] == [], "optional dependencies loaded at import"
+    assert report["loaded_g5k"] == [], "execo_g5k/execo_engine loaded optional dependencies"
     assert run.stderr == ""
 
 

@@ -12,8 +12,6 @@ import sys
 import time
 from typing import TYPE_CHECKING, Final
 
-import trio
-
 from ._log import logger
 from ._outputs import RedirectedOutputs, copy_outputs, redirect_outputs
 from ._provenance import ProvenanceRecord, outcome
@@ -159,6 +157,8 @@ class Engine:
 
     def start(self, engineargs: Sequence[str] | None = None) -> None:
         """Run the engine under ``trio.run`` (see :meth:`astart`)."""
+        import trio  # loaded when a run starts, not with execo_engine
+
         trio.run(self.astart, engineargs)
 
     async def astart(self, engineargs: Sequence[str] | None = None) -> None:

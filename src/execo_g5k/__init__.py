@@ -10,12 +10,25 @@ the typed `G5kConfiguration`); importing this package reads no file.
 (defined in `execo.config`) are re-exported here and by `execo_g5k.config`.
 """
 
+# ruff: noqa: I001  (the imports are grouped by layer, not sorted)
 from typing import TYPE_CHECKING
 
+# From execo (the layer below): connection parameters for frontends and oarsh.
 from execo.config import default_frontend_connection_params as default_frontend_connection_params
 from execo.config import default_oarsh_oarcp_params as default_oarsh_oarcp_params
 
 from . import _deps as _deps  # first: a clear error when the g5k extra is missing
+
+# Settings: the configuration (execo's dict over the typed G5kConfiguration) and its errors.
+from .config import G5kConfigKeyError as G5kConfigKeyError
+from .config import G5kConfiguration as G5kConfiguration
+from .config import G5kSettings as G5kSettings
+from .config import current_g5k_configuration as current_g5k_configuration
+from .config import g5k_configuration as g5k_configuration
+from .config import load_g5k_configuration as load_g5k_configuration
+from .config import set_g5k_configuration as set_g5k_configuration
+
+# The REST API: client, errors, reference data and the functions over it.
 from .api import APIConnection as APIConnection
 from .api import APIException as APIException
 from .api import G5kApi as G5kApi
@@ -63,35 +76,17 @@ from .api import get_site_hosts as get_site_hosts
 from .api import get_site_network_equipments as get_site_network_equipments
 from .api import group_hosts as group_hosts
 from .api import parse_host_name as parse_host_name
+
+# The usage charter: its periods and French holidays (pure computation).
 from .charter import __all__ as _charter_all
 from .charter import charter_periods as charter_periods
 from .charter import easter_sunday as easter_sunday
 from .charter import french_holidays as french_holidays
 from .charter import get_next_charter_period as get_next_charter_period
-from .config import G5kConfigKeyError as G5kConfigKeyError
-from .config import G5kConfiguration as G5kConfiguration
-from .config import G5kSettings as G5kSettings
-from .config import current_g5k_configuration as current_g5k_configuration
-from .config import g5k_configuration as g5k_configuration
-from .config import load_g5k_configuration as load_g5k_configuration
-from .config import set_g5k_configuration as set_g5k_configuration
-from .kadeploy import API_FINAL_STATUSES as API_FINAL_STATUSES
-from .kadeploy import CheckEnough as CheckEnough
-from .kadeploy import Deployment as Deployment
-from .kadeploy import DeployResult as DeployResult
-from .kadeploy import KaconsoleProcess as KaconsoleProcess
-from .kadeploy import Kadeployer as Kadeployer
-from .kadeploy import KadeployReportParser as KadeployReportParser
-from .kadeploy import __all__ as _kadeploy_all
-from .kadeploy import api_deploy as api_deploy
-from .kadeploy import deploy as deploy
-from .kadeploy import deployment_request as deployment_request
-from .kadeploy import kadeploy as kadeploy
-from .kadeploy import kadeploy_argv as kadeploy_argv
-from .kadeploy import parse_kadeploy_output as parse_kadeploy_output
-from .kadeploy import read_api_result as read_api_result
-from .oar import OAR_FINAL_STATES as OAR_FINAL_STATES
+
+# Jobs: OAR (oarsub, oarstat, oardel) through the frontends...
 from .oar import JobRef as JobRef
+from .oar import OAR_FINAL_STATES as OAR_FINAL_STATES
 from .oar import OarCommandError as OarCommandError
 from .oar import OarError as OarError
 from .oar import OarJob as OarJob
@@ -123,6 +118,8 @@ from .oar import parse_kavlan as parse_kavlan
 from .oar import parse_oarstat_json as parse_oarstat_json
 from .oar import parse_oarsub_output as parse_oarsub_output
 from .oar import wait_oar_job_start as wait_oar_job_start
+
+# ...and oargrid, over several sites.
 from .oargrid import OargridJobInfo as OargridJobInfo
 from .oargrid import __all__ as _oargrid_all
 from .oargrid import get_current_oargrid_jobs as get_current_oargrid_jobs
@@ -136,14 +133,16 @@ from .oargrid import oargridsub_argv as oargridsub_argv
 from .oargrid import parse_oargridstat as parse_oargridstat
 from .oargrid import parse_oargridsub_output as parse_oargridsub_output
 from .oargrid import wait_oargrid_job_start as wait_oargrid_job_start
-from .planning import JOB_END_MARGIN as JOB_END_MARGIN
-from .planning import USABLE_NODE_STATES as USABLE_NODE_STATES
+
+# Planning: availability of resources over time, slots, the planning picture.
 from .planning import Availability as Availability
 from .planning import Interval as Interval
+from .planning import JOB_END_MARGIN as JOB_END_MARGIN
 from .planning import JobSpec as JobSpec
 from .planning import Planning as Planning
 from .planning import SitePlanning as SitePlanning
 from .planning import Slot as Slot
+from .planning import USABLE_NODE_STATES as USABLE_NODE_STATES
 from .planning import __all__ as _planning_all
 from .planning import availability_from_busy as availability_from_busy
 from .planning import compute_slots as compute_slots
@@ -162,6 +161,25 @@ from .planning import merge_intervals as merge_intervals
 from .planning import planning_figure as planning_figure
 from .planning import planning_from_status as planning_from_status
 from .planning import planning_png as planning_png
+
+# Deployment: kadeploy3 (Kadeployer, deploy) and the API's deployments; consoles.
+from .kadeploy import API_FINAL_STATUSES as API_FINAL_STATUSES
+from .kadeploy import CheckEnough as CheckEnough
+from .kadeploy import DeployResult as DeployResult
+from .kadeploy import Deployment as Deployment
+from .kadeploy import KaconsoleProcess as KaconsoleProcess
+from .kadeploy import KadeployReportParser as KadeployReportParser
+from .kadeploy import Kadeployer as Kadeployer
+from .kadeploy import __all__ as _kadeploy_all
+from .kadeploy import api_deploy as api_deploy
+from .kadeploy import deploy as deploy
+from .kadeploy import deployment_request as deployment_request
+from .kadeploy import kadeploy as kadeploy
+from .kadeploy import kadeploy_argv as kadeploy_argv
+from .kadeploy import parse_kadeploy_output as parse_kadeploy_output
+from .kadeploy import read_api_result as read_api_result
+
+# Frontends, port forwarding and kavlan, on top of the above.
 from .utils import G5kAutoPortForwarder as G5kAutoPortForwarder
 from .utils import __all__ as _utils_all
 from .utils import get_default_frontend as get_default_frontend

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import config as _config_module
 from ._client import G5kApi, PasswordSource
 from ._errors import G5kApiError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["APIConnection", "APIException"]
 

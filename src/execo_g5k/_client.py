@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import anyio
 import anyio.to_thread
-import httpx
 
 from . import config as _config_module
 from ._errors import (
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
+    import httpx
+
     from ._config import G5kConfiguration
     from ._reference import G5kReference
 
@@ -32,9 +33,15 @@ __all__ = ["G5kApi", "PasswordSource", "KeyringPasswordSource"]
 logger = logging.getLogger("execo_g5k.api")
 
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
-_RETRY_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 _OK_STATUSES = frozenset({200, 304})
 _WRITE_OK_STATUSES = frozenset({200, 201, 202, 204})
+
+
+def _is_retryable(cause: BaseException | None) -> bool:
+    """A connection that failed before any request was sent: safe to try again."""
+    import httpx  # loaded with the first request, not with execo_g5k
+
+    return isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError))
 
 
 class PasswordSource(Protocol):
@@ -139,6 +146,8 @@ class G5kApi:
         return self
 
     def _make_client(self) -> httpx.AsyncClient:
+        import httpx  # loaded with the first request, not with execo_g5k
+
         # Made on the first request: a warm cache then costs no TLS context setup at all.
         timeout = httpx.Timeout(self.config.api_timeout, connect=self.config.api_connect_timeout)
         return httpx.AsyncClient(
@@ -218,7 +227,7 @@ class G5kApi:
                             path.lstrip("/"), params=dict(params or {}), headers=headers
                         )
             except G5kTransportError as e:
-                retryable = isinstance(e.__cause__, _RETRY_TRANSPORT)
+                retryable = _is_retryable(e.__cause__)
                 logger.debug("GET %s: %s (attempt %d)", url, e, attempt + 1)
                 if not retryable or attempt == retries:
                     raise

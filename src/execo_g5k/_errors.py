@@ -23,8 +23,6 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-import httpx
-
 from execo import ConfigurationError, ExecoError
 
 if TYPE_CHECKING:
@@ -100,6 +98,8 @@ def map_httpx_exceptions(url: str) -> Iterator[None]:
     Args:
         url: The URL being requested, for the message.
     """
+    import httpx  # loaded with the first request, not with execo_g5k
+
     try:
         yield
     except httpx.TimeoutException as e:
