@@ -485,6 +485,10 @@ class ProcessBase(Scoped):
             self.timeouted = True
             self.killed = True
             self._start_termination()
+        elif self._phase == _STARTING:
+            # Still connecting (taktuk waits for the remote start): the cancellation that
+            # follows ends the start; the outcome is the timeout's, not a kill's.
+            self.timeouted = True
 
     def _start_termination(self, sig: int = _signal.SIGTERM) -> None:
         if self._terminating or self._tg is None:

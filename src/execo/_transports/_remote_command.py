@@ -151,17 +151,31 @@ def keeper_command(name: str, watchdog: Watchdog) -> str:
     it keeps; from then on, the commands of its connection need no watchdog of their own."""
     path, grace = heartbeat_path(name), _number(watchdog.grace)
     end_all = f"__execo_k TERM && {{ sleep {grace}; __execo_k KILL; }}; "
-    loop = (
-        f"trap '{end_all}rm -f {path} {registry_path(name)}; kill $__execo_w 2>/dev/null' EXIT; "
-        f": >> {registry_path(name)}; echo KEEPING; i=0; "
-        f"while IFS= read -r x; do i=$((i+1)); echo $i > {path}; done"
-    )
-    return wrap(
-        loop,
+    cleanup = f"rm -f {path} {registry_path(name)}"
+    start = f": >> {registry_path(name)}; echo KEEPING; i=0; "
+    generic = wrap(
+        f"trap '{end_all}{cleanup}; kill $__execo_w 2>/dev/null' EXIT; {start}"
+        f"while IFS= read -r x; do i=$((i+1)); echo $i > {path}; done",
         pty=False,
         watchdog=dataclasses.replace(watchdog, heartbeat=name),
         prelude=_kill_registered(name),
         on_fire=end_all,
+    )
+    if watchdog.stale is None:
+        return generic
+    # Under bash, ``read -t`` watches both ends at once, with no process and no fork per
+    # period: the input ends (the connection ended) or no beat came for ``stale`` seconds
+    # (it was cut silently). 2,000 idle keepers then cost their hosts nothing.
+    stale = _number(watchdog.stale)
+    lean = (
+        f"{_kill_registered(name)}trap '{end_all}{cleanup}' EXIT; trap 'exit 143' TERM; "
+        f"trap 'exit 129' HUP; {start}"
+        f"while IFS= read -r -t {stale} x; do i=$((i+1)); echo $i > {path}; done"
+    )
+    head = wrap("", pty=False)  # the pid marker
+    return (
+        f'{head}if [ -n "${{BASH_VERSION-}}" ]; then {lean}; '
+        f"else {generic.removeprefix(head)}; fi"
     )
 
 
