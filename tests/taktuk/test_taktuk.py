@@ -141,6 +141,24 @@ async def test_action_timeout_kills_remote_trees(hosts: list[Host]) -> None:
     await assert_no_survivors(tok)
 
 
+async def test_action_timeout_while_connecting_is_a_timeout(sshd: LoopbackSshd) -> None:
+    # A server that accepts the TCP connection and never says a word: taktuk is still
+    # connecting when the action's timeout fires; the outcome is the timeout's.
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        host = Host("127.0.0.1", port=port, keyfile=str(sshd.keyfile))
+        r = TaktukRemote("true", [host], timeout=1.5, process_args={"nolog_timeout": True})
+        with trio.fail_after(30):
+            await r.run()
+        assert r.timeouted
+        assert [p.status for p in r.processes] == [ProcessStatus.TIMEOUT]
+    finally:
+        listener.close()
+
+
 async def test_process_timeout_is_enforced(hosts: list[Host]) -> None:
     tok = token()
     r = TaktukRemote(
