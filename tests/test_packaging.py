@@ -1,8 +1,8 @@
 """Packaging. Importing the packages has no side effect: no configuration file is read, no
 thread or process is started, no logging handler is installed, and ``import execo`` loads
-none of the optional dependencies (asyncssh, httpx, rich...) until they are used; nor
-do ``import execo_g5k`` and ``import execo_engine`` (httpx, keyring, trio load on first use). A built
-wheel says and holds what PyPI users need; the README starts with the two set-up commands;
+none of the optional dependencies (asyncssh, httpx, rich...) until they are used; nor do
+``import execo_g5k`` and ``import execo_engine`` (httpx, keyring, trio load on first use). A
+built wheel says and holds what PyPI users need; the README starts with the two set-up commands;
 the core works without the extras, and the optional parts name the extra they need."""
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ async def main() -> None:
     hosts = [Host(f"127.0.0.{2 + i}", port=int(port), keyfile=keyfile) for i in range(int(n))]
     async with ssh_pool():
         if warm:
-            await Remote("true", hosts, transport=transport).run(check=True)
+            # A command that outlives KEEPER_AFTER: its connection gets its keeper.
+            await Remote("sleep 1.5", hosts, transport=transport).run(check=True)
             await trio.sleep(1.0)  # the keepers keep
         await run(build(transport, hosts, token, detach), phase)
 

@@ -38,7 +38,10 @@ async def test_link_cut_ends_the_remote_command_within_the_bound(
         transport = transport.removesuffix("-warm")
         async with ssh_pool():
             if warm:  # the command registers with the keeper of a connection that keeps
-                first = SshProcess("true", victim, transport=transport, connection_params=params)
+                # Outliving KEEPER_AFTER, it gets its connection a keeper.
+                first = SshProcess(
+                    "sleep 1.5", victim, transport=transport, connection_params=params
+                )
                 await first.run()
                 await trio.sleep(1.5)
             remote_end = await cut_and_watch(cluster, victim, token, transport, params)

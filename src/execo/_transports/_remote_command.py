@@ -174,8 +174,7 @@ def keeper_command(name: str, watchdog: Watchdog) -> str:
     )
     head = wrap("", pty=False)  # the pid marker
     return (
-        f'{head}if [ -n "${{BASH_VERSION-}}" ]; then {lean}; '
-        f"else {generic.removeprefix(head)}; fi"
+        f'{head}if [ -n "${{BASH_VERSION-}}" ]; then {lean}; else {generic.removeprefix(head)}; fi'
     )
 
 

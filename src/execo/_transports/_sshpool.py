@@ -161,6 +161,10 @@ class _Conn:
         self.heartbeat: str | None = None
         self.keeping = False
         self.keeper: asyncssh.SSHClientChannel[bytes] | None = None
+        # The keeper starts once a session of this connection has lived KEEPER_AFTER
+        # seconds (see SshPool._take): short commands never need one.
+        self.keepalive: float | None = None
+        self.keeper_due: asyncio.TimerHandle | None = None
         self.beat_every = 0.0
         self.next_beat = 0.0
 
@@ -250,6 +254,8 @@ class SshPool:
         self._fanout: _Counter | None = None
         self._id = secrets.token_hex(4)  # names this pool's heartbeat files
         self._keepers = 0
+        self._fd_seen = 0  # descriptors found at the last listing of /proc/self/fd
+        self._fd_since = 0  # connects allowed since that listing
         self._beater: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self._nofile = 0  # the soft limit on open files, read when the pool opens
@@ -424,6 +430,18 @@ class SshPool:
         c.sessions += 1
         self._stats["sessions_opened"] += 1
         self._stats["sessions_open"] += 1
+        if c.keepalive is not None and c.keeper is None and c.keeper_due is None:
+            c.keeper_due = asyncio.get_running_loop().call_later(KEEPER_AFTER, self._keeper_due, c)
+
+    def _keeper_due(self, c: _Conn) -> None:
+        """A session of ``c`` began KEEPER_AFTER seconds ago: if one still runs, start the
+        connection's keeper (else the next session will ask again)."""
+        c.keeper_due = None
+        if c.sessions and not c.closed and not self._closing and c.keepalive is not None:
+            c.keepalive, keepalive = None, c.keepalive  # started once
+            keeping = asyncio.ensure_future(self._keep(c, keepalive))
+            self._tasks.add(keeping)
+            keeping.add_done_callback(self._tasks.discard)
 
     def release(self, c: _Conn) -> None:
         c.sessions -= 1
@@ -438,11 +456,22 @@ class SshPool:
     def _fd_room(self) -> bool:
         """Whether one more socket fits under the open-file limit, keeping a reserve for what
         else the process opens (pipes, files) and for the handshakes in flight."""
+        # Listing /proc/self/fd costs about 1 ms at 3,000 descriptors: it is done when the
+        # estimate (the last count, plus every connect since) passes half the limit, and
+        # every 64 connects.
+        estimate = self._fd_seen + self._fd_since + self._connecting + _FD_RESERVE
+        if estimate < self._nofile // 2 and self._fd_since < 64:
+            self._fd_since += 1
+            return True
         try:
             used = len(os.listdir("/proc/self/fd"))
         except OSError:
             return True
-        return used + self._connecting + _FD_RESERVE < self._nofile
+        self._fd_seen, self._fd_since = used, 0
+        if used + self._connecting + _FD_RESERVE < self._nofile:
+            self._fd_since = 1
+            return True
+        return False
 
     def _open_total(self) -> int:
         return self._connecting + sum(len(t.conns) for t in self._targets.values())
@@ -577,9 +606,11 @@ class SshPool:
             raise ConnectFailed("the SSH pool is closing")
         target.conns.append(c)
         if key.keepalive is not None:
-            keeping = asyncio.ensure_future(self._keep(c, key.keepalive))
-            self._tasks.add(keeping)
-            keeping.add_done_callback(self._tasks.discard)
+            # Named now: the commands opened before the keeper starts watch its file as
+            # soon as it appears (a watchdog arms itself at the first beat it sees).
+            self._keepers += 1
+            c.heartbeat = f".execo-hb-{self._id}-{self._keepers}"
+            c.keepalive = key.keepalive
         return c  # _opened() wakes the waiters
 
     # ------------------------------------------------------ heartbeat keepers
@@ -590,12 +621,9 @@ class SshPool:
         commands on ``c`` read it: a connection cut silently stops the beats, and they end
         their commands within ``keepalive``. A server that refuses the extra session gets no
         keeper (the commands' watchdogs then only watch their sessions' ends)."""
-        self._keepers += 1
-        name = f".execo-hb-{self._id}-{self._keepers}"
+        name = c.heartbeat
+        assert name is not None
         watchdog = Watchdog(stale=max(1.0, keepalive * 0.8))
-        # Named now: the commands opened meanwhile watch the file as soon as it appears (a
-        # watchdog arms itself at the first beat it sees).
-        c.heartbeat = name
         try:
             chan, _ = await c.conn.create_session(
                 lambda: _KeeperSession(c), keeper_command(name, watchdog), encoding=None
@@ -695,6 +723,7 @@ class SshPool:
 
 
 _DROP_RETRIES = 3
+KEEPER_AFTER = 1.0  # seconds a session lives before its connection gets a keeper
 _FD_RESERVE = 24  # descriptors kept free for pipes, files and the like, beside the sockets
 
 
