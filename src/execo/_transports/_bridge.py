@@ -18,6 +18,7 @@ the asyncio side), :meth:`~Bridge.to_loop` (fire and forget onto the asyncio sid
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
@@ -152,16 +153,26 @@ class ThreadBridge:
         self._closed = False
         self._lt = _acquire_loop_thread()
         self.loop = self._lt.loop
+        # Calls to the trio side queue here and are run in order by one drain: a burst of
+        # callbacks (200 exit statuses at once) costs one wakeup of trio, not 200.
+        self._host_calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = (
+            collections.deque()
+        )
+        self._host_drain_due = False
+        self._loop_calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = (
+            collections.deque()
+        )
+        self._loop_drain_due = False
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         job = _Job()
-        self.loop.call_soon_threadsafe(self._start, job, fn, args)
+        self._post(self._start, (job, fn, args))
         try:
             await job.done.wait()
         except BaseException:
             # Cancelled (or interrupted): cancel the asyncio side and wait until it is over.
             with anyio.CancelScope(shield=True):
-                self.loop.call_soon_threadsafe(job.cancel)
+                self._post(job.cancel, ())
                 await job.done.wait()
             raise
         if job.error is not None:
@@ -187,13 +198,37 @@ class ThreadBridge:
 
     def to_loop(self, fn: Callable[..., object], *args: Any) -> None:
         if not self._closed:
-            self.loop.call_soon_threadsafe(fn, *args)
+            self._post(fn, args)
+
+    def _post(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self._loop_calls.append((fn, args))
+        if not self._loop_drain_due:
+            self._loop_drain_due = True
+            self.loop.call_soon_threadsafe(self._drain_loop)
+
+    def _drain_loop(self) -> None:  # asyncio side
+        self._loop_drain_due = False
+        calls = self._loop_calls
+        while calls:
+            fn, args = calls.popleft()
+            fn(*args)
 
     def to_host(self, fn: Callable[..., object], *args: Any) -> None:
-        import trio
+        self._host_calls.append((fn, args))
+        if not self._host_drain_due:
+            self._host_drain_due = True
+            import trio
 
-        with contextlib.suppress(trio.RunFinishedError):
-            self._token.run_sync_soon(fn, *args)
+            with contextlib.suppress(trio.RunFinishedError):
+                self._token.run_sync_soon(self._drain_host)
+
+    def _drain_host(self) -> None:  # trio side
+        # Cleared first: a call queued from now on schedules a drain of its own.
+        self._host_drain_due = False
+        calls = self._host_calls
+        while calls:
+            fn, args = calls.popleft()
+            fn(*args)
 
     async def aclose(self) -> None:
         if not self._closed:
