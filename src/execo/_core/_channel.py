@@ -10,6 +10,7 @@ channels, so the process model never depends on the transport.
 from __future__ import annotations
 
 import signal as _signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,18 @@ class ByteSource(Protocol):
     """Where output bytes come from; ``b""`` means end of stream."""
 
     async def read(self) -> bytes: ...
+
+
+class PushSource(ByteSource, Protocol):
+    """A source that can also push its bytes to a consumer (see :class:`FedSource`): the
+    process then needs no task to read it. Only sources whose ``can_push`` is true are
+    used so."""
+
+    can_push: bool
+
+    def subscribe(self, consumer: Callable[[bytes], None]) -> None: ...
+
+    def unsubscribe(self) -> None: ...
 
 
 class Channel(Protocol):
@@ -113,23 +126,54 @@ def check_signal(sig: object) -> int:
 
 class FedSource:
     """A byte stream that a transport feeds (from callbacks or records) and a process's
-    output pump reads: chunks are handed over joined, ``close()`` is the end of stream."""
+    output pump reads: chunks are handed over joined, ``close()`` is the end of stream.
 
-    __slots__ = ("_chunks", "_eof", "_event")
+    Push mode: once a consumer subscribes (:meth:`subscribe`), each chunk goes straight
+    to it, in the feeder's call, with no task reading (``b""``: the end of stream);
+    :meth:`unsubscribe` stops the flow (what comes later is dropped).
+    """
+
+    __slots__ = ("_chunks", "_consumer", "_eof", "_event", "_stopped")
+
+    can_push = True
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
         self._eof = False
         self._event: anyio.Event | None = None
+        self._consumer: Callable[[bytes], None] | None = None
+        self._stopped = False
 
     def feed(self, data: bytes) -> None:
         if data and not self._eof:
-            self._chunks.append(data)
-            self._wake()
+            if self._consumer is not None:
+                self._consumer(data)
+            elif not self._stopped:
+                self._chunks.append(data)
+                self._wake()
 
     def close(self) -> None:
+        if self._eof:
+            return
         self._eof = True
+        if self._consumer is not None:
+            self._consumer(b"")
         self._wake()
+
+    def subscribe(self, consumer: Callable[[bytes], None]) -> None:
+        """Push every chunk to ``consumer`` from now on (what was fed already, at once)."""
+        if self._chunks:
+            data = b"".join(self._chunks)
+            self._chunks.clear()
+            consumer(data)
+        self._consumer = consumer
+        if self._eof:
+            consumer(b"")
+
+    def unsubscribe(self) -> None:
+        """Stop pushing (and keep nothing more)."""
+        self._consumer = None
+        self._stopped = True
 
     def _wake(self) -> None:
         if self._event is not None:

@@ -23,12 +23,22 @@ import signal as _signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Any, ClassVar, Protocol, Self, TypeAlias, TypedDict, Unpack, runtime_checkable
+from typing import (
+    Any,
+    ClassVar,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypedDict,
+    Unpack,
+    cast,
+    runtime_checkable,
+)
 
 import anyio
 import anyio.abc
 
-from ._channel import Channel, ExitStatus, check_signal
+from ._channel import Channel, ExitStatus, PushSource, check_signal
 from ._config import configuration
 from ._errors import ExecoError, ExecoUsageError
 from ._failures import describe_failures
@@ -733,8 +743,10 @@ class ProcessBase(Scoped):
         channel = self._channel
         # Output keeps flowing while the process is being killed (a remote transport may need
         # a line from it to kill the remote side): the pumps are shielded from outside
-        # cancellation and stopped explicitly, once the process is gone and drained.
-        pump_scopes = [anyio.CancelScope(shield=True), anyio.CancelScope(shield=True)]
+        # cancellation and stopped explicitly, once the process is gone and drained. A
+        # source that pushes (asyncssh, taktuk) needs no pump task: it feeds the buffers
+        # from its callbacks until it is unsubscribed.
+        pump_scopes: list[_Stoppable] = []
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -779,7 +791,7 @@ class ProcessBase(Scoped):
                 else:
                     self._finish(ExitStatus(None, None))
 
-    async def _drain(self, pumps_done: anyio.Event, scopes: list[anyio.CancelScope]) -> None:
+    async def _drain(self, pumps_done: anyio.Event, scopes: list[_Stoppable]) -> None:
         """Let the pumps read what is left, for a bounded time, then stop them."""
         if not pumps_done.is_set():
             with anyio.move_on_after(configuration["output_drain_timeout"]):
@@ -792,25 +804,46 @@ class ProcessBase(Scoped):
         tg: anyio.abc.TaskGroup,
         channel: Channel,
         done: anyio.Event,
-        scopes: list[anyio.CancelScope],
+        scopes: list[_Stoppable],
     ) -> None:
-        sources = [(s, src) for s, src in ((STDOUT, channel.stdout), (STDERR, channel.stderr))]
+        sources = ((STDOUT, channel.stdout), (STDERR, channel.stderr))
         remaining = [sum(src is not None for _, src in sources)]
         if not remaining[0]:
             done.set()
 
-        async def pump(s: Stream, source: Any, scope: anyio.CancelScope) -> None:
-            with scope:
-                await self._pump(s, source)
+        def ended() -> None:
             remaining[0] -= 1
             if not remaining[0]:
                 done.set()
 
-        for (s, source), scope in zip(sources, scopes, strict=True):
+        async def pump(s: Stream, source: Any, scope: anyio.CancelScope) -> None:
+            with scope:
+                await self._pump(s, source)
+            ended()
+
+        for s, source in sources:
             if source is None:
                 self._buffers[s].feed_text(self, "", eof=True)
+            elif getattr(source, "can_push", False):
+                pushing = cast("PushSource", source)
+                scopes.append(_Unsubscribe(pushing))
+                pushing.subscribe(self._consumer(self._buffers[s], ended))
             else:
+                scope = anyio.CancelScope(shield=True)
+                scopes.append(scope)
                 tg.start_soon(pump, s, source, scope)
+
+    def _consumer(self, buf: Any, ended: Callable[[], None]) -> Callable[[bytes], None]:
+        """What a pushing source calls with each chunk (``b""``: its end)."""
+
+        def consume(data: bytes) -> None:
+            if data:
+                buf.feed_bytes(self, data)
+            else:
+                buf.feed_bytes(self, b"", eof=True)
+                ended()
+
+        return consume
 
     async def _pump(self, s: Stream, source: Any) -> None:
         buf = self._buffers[s]
@@ -988,3 +1021,19 @@ def _call_handler(func: Any, process: ProcessBase) -> None:
 def _log(level: int, msg: str, *args: object) -> None:
     if logger.isEnabledFor(level):
         logger.log(level, msg, *args)
+
+
+class _Stoppable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class _Unsubscribe:
+    """Stops a pushing source, as cancelling its scope stops a pump task."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: PushSource) -> None:
+        self._source = source
+
+    def cancel(self) -> None:
+        self._source.unsubscribe()

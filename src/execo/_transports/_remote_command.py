@@ -33,11 +33,11 @@ import math
 import re
 import signal as _signal
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, cast
 
 import anyio
 
-from .._core._channel import ByteSource, ChannelInfo
+from .._core._channel import ByteSource, ChannelInfo, PushSource
 
 __all__ = [
     "MARKER",
@@ -424,8 +424,27 @@ class _Filtered:
                 data = await self._raw.read()
             except OSError:
                 data = b""
-            out = self._command.strip(data) if self._marker else data
-            if self._tail and out:
-                self._command.keep_tail(out)
+            out = self._filter(data)
             if out or not data:
                 return out
+
+    def _filter(self, data: bytes) -> bytes:
+        out = self._command.strip(data) if self._marker else data
+        if self._tail and out:
+            self._command.keep_tail(out)
+        return out
+
+    @property
+    def can_push(self) -> bool:
+        return bool(getattr(self._raw, "can_push", False))
+
+    def subscribe(self, consumer: Callable[[bytes], None]) -> None:
+        def filtered(data: bytes) -> None:
+            out = self._filter(data)
+            if out or not data:
+                consumer(out)
+
+        cast("PushSource", self._raw).subscribe(filtered)
+
+    def unsubscribe(self) -> None:
+        cast("PushSource", self._raw).unsubscribe()

@@ -437,8 +437,9 @@ class SshPool:
         """A session of ``c`` began KEEPER_AFTER seconds ago: if one still runs, start the
         connection's keeper (else the next session will ask again)."""
         c.keeper_due = None
-        if c.sessions and not c.closed and not self._closing and c.keepalive is not None:
-            c.keepalive, keepalive = None, c.keepalive  # started once
+        keepalive = c.keepalive
+        if c.sessions and not c.closed and not self._closing and keepalive is not None:
+            c.keepalive = None  # started once
             keeping = asyncio.ensure_future(self._keep(c, keepalive))
             self._tasks.add(keeping)
             keeping.add_done_callback(self._tasks.discard)
