@@ -1,12 +1,14 @@
 """1000 local `true` processes, 100 at a time and all at once: execo Process vs raw
 trio.run_process, subprocess, and execo 2.8.2's Process (run in bench/_peers/venv).
 
-Usage: python -m bench.local_processes [--n 1000] [--batch 100] [--repeat 3]
+Usage: python -m bench.local_processes [--n 1000] [--batch 100] [--rounds 5] [--no-write]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -94,11 +96,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     n = args.n
-    rows: list[tuple[str, float | None, float | None]] = []
     runners: list[tuple[str, Callable[[int], float | None]]] = [
         ("execo (this) Process", lambda b: timed_trio(n, b, execo_process)),
         ("raw trio.run_process", lambda b: timed_trio(n, b, raw_trio)),
@@ -106,45 +107,52 @@ def main() -> None:
         ("subprocess.Popen", lambda b: timed_subprocess(n, b)),
         ("execo 2.8.2 Process", lambda b: timed_execo282(n, b)),
     ]
-    for name, run in runners:
-        results = []
-        for batch in (args.batch, n):
-            times = [run(batch) for _ in range(args.repeat)]
-            valid = [t for t in times if t is not None]
-            results.append(min(valid) if valid else None)
-        rows.append((name, results[0], results[1]))
-        print(f"{name:24} {results[0]!s:>8} {results[1]!s:>8}", file=sys.stderr)
+    batches = (args.batch, n)
+    times: dict[tuple[str, int], list[float]] = {(r, b): [] for r, _ in runners for b in batches}
+    load = os.getloadavg()[0]
+    for r in range(args.rounds):  # every runner once per round, in a rotated order
+        order = runners[r % len(runners) :] + runners[: r % len(runners)]
+        for name, run in order:
+            for batch in batches:
+                t = run(batch)
+                if t is not None:
+                    times[(name, batch)].append(t)
+                    print(f"round {r + 1} {name} batch {batch}: {t:.3f} s", file=sys.stderr)
+    load_end = os.getloadavg()[0]
 
-    ours = rows[0]
-    trio_row = rows[1]
-    execo_row = rows[4]
-    capture_row = rows[2]
+    def cell(name: str, batch: int) -> str:
+        ts = times[(name, batch)]
+        if not ts:
+            return "n/a"
+        return f"{statistics.median(ts):.2f} s ({min(ts):.2f}–{max(ts):.2f})"
 
-    def fmt(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.2f} s"
+    def med(name: str, batch: int) -> float:
+        return statistics.median(times[(name, batch)])
 
     lines = [
-        f"{n} local `true` processes; best of {args.repeat} runs.",
+        f"{n} local `true` processes; 1-minute load average {load:.2f} at the start, "
+        f"{load_end:.2f} at the end; {args.rounds} rounds, runners interleaved; median "
+        "(best–worst).",
         "",
         f"| runner | {args.batch} at a time | all {n} at once |",
         "|---|---:|---:|",
     ]
-    lines += [f"| {name} | {fmt(a)} | {fmt(b)} |" for name, a, b in rows]
-    if ours[1] and trio_row[1]:
-        lines.append("")
-        lines.append(
-            f"execo / raw trio: {ours[1] / trio_row[1]:.2f}× ({args.batch} at a time), "
-            f"{(ours[2] or 0) / (trio_row[2] or 1):.2f}× (all at once); "
-            f"execo / raw trio capturing: {ours[1] / (capture_row[1] or 1):.2f}× "
-            f"({args.batch} at a time), {(ours[2] or 0) / (capture_row[2] or 1):.2f}× "
-            "(all at once). "
-            + (
-                f"execo 2.8.2 / execo: {execo_row[1] / ours[1]:.1f}× ({args.batch} at a time), "
-                f"{(execo_row[2] or 0) / (ours[2] or 1):.1f}× (all at once)."
-                if execo_row[1]
-                else ""
-            )
-        )
+    lines += [
+        f"| {name} | {cell(name, batches[0])} | {cell(name, batches[1])} |" for name, _ in runners
+    ]
+    ours, cap, raw = runners[0][0], runners[2][0], runners[1][0]
+
+    def mode(b: int) -> str:
+        return "all at once" if b == n else f"{b} at a time"
+
+    ratios = [f"{med(ours, b) / med(cap, b):.2f}× ({mode(b)})" for b in batches]
+    lines += [
+        "",
+        f"execo / raw trio capturing, medians: **{ratios[0]}**, **{ratios[1]}** "
+        "(target ≤ 1.15×); execo / raw trio without capture: "
+        f"{med(ours, batches[0]) / med(raw, batches[0]):.2f}×, "
+        f"{med(ours, batches[1]) / med(raw, batches[1]):.2f}×.",
+    ]
     body = "\n".join(lines)
     print(body)
     if not args.no_write:

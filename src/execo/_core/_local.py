@@ -251,7 +251,7 @@ def _popen(
     argv: Sequence[str],
     stdin: int,
     stdout: int,
-    env: Mapping[str, str] | None,
+    env: Mapping[str, str] | Mapping[bytes, bytes] | None,
     cwd: str | None,
 ) -> subprocess.Popen[bytes]:
     # Deliberately synchronous: vfork+exec takes well under a millisecond, less than the
@@ -288,15 +288,15 @@ async def spawn_local(
     """
     if not _nofile_raised:
         raise_nofile_limit()
-    env = child_environment(env) if supervised else detached_environment(env)
+    child_env = child_environment(env) if supervised else detached_environment(env)
     if not pty:
         stdin_arg = subprocess.PIPE if stdin else subprocess.DEVNULL
-        popen = _popen(argv, stdin_arg, subprocess.PIPE, env, cwd)
+        popen = _popen(argv, stdin_arg, subprocess.PIPE, child_env, cwd)
         master = None
     else:
         master, slave = os.openpty()
         try:
-            popen = _popen(argv, slave, slave, env, cwd)
+            popen = _popen(argv, slave, slave, child_env, cwd)
         except BaseException:
             os.close(master)
             raise

@@ -88,12 +88,16 @@ def _ensure() -> tuple[int, str]:
     return _fd, _mark
 
 
-def child_environment(env: Mapping[str, str] | None) -> dict[str, str]:
+def child_environment(env: Mapping[str, str] | None) -> Mapping[str, str] | Mapping[bytes, bytes]:
     """The environment for a supervised child: ``env`` (default: ours) with the mark; the
-    supervisor is started now, before the child exists."""
+    supervisor is started now, before the child exists. Ours is taken as bytes
+    (``os.environb``), which subprocess passes on without decoding and encoding each
+    variable again."""
     with _lock:
         _, mark = _ensure()
-    return {**(os.environ if env is None else env), MARK: mark}
+    if env is None:
+        return {**os.environb, _MARK_B: os.fsencode(mark)}
+    return {**env, MARK: mark}
 
 
 def detached_environment(env: Mapping[str, str] | None) -> Mapping[str, str] | None:
@@ -103,6 +107,9 @@ def detached_environment(env: Mapping[str, str] | None) -> Mapping[str, str] | N
     if MARK not in source:
         return env
     return {k: v for k, v in source.items() if k != MARK}
+
+
+_MARK_B = os.fsencode(MARK)
 
 
 def _write(line: bytes) -> None:
