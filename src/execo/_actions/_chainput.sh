@@ -86,7 +86,8 @@ relay() {
         cat >/dev/null
         return 0
     fi
-    tee "$dest" | { printf '%s\n' "$header"; cat; } | forward $((k + 1)) "$@" >/dev/null
+    # The header goes on first, then tee copies the rest to the file and on (no cat stage).
+    { printf '%s\n' "$header"; tee "$dest"; } | forward $((k + 1)) "$@" >/dev/null
 }
 {
     # shellcheck disable=SC2086
