@@ -139,6 +139,33 @@ def _release_loop_thread(lt: _LoopThread) -> None:
     lt.stop()  # the loop has nothing left to do: this returns at once
 
 
+class _Calls:
+    """Calls for one loop, queued from the other thread and run in order by one drain per
+    burst (``schedule`` hands the drain to that loop)."""
+
+    __slots__ = ("_calls", "_due", "_schedule")
+
+    def __init__(self, schedule: Callable[[Callable[[], None]], object]) -> None:
+        self._calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = (
+            collections.deque()
+        )
+        self._due = False
+        self._schedule = schedule
+
+    def post(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self._calls.append((fn, args))
+        if not self._due:
+            self._due = True
+            self._schedule(self._drain)
+
+    def _drain(self) -> None:  # on the loop the calls are for
+        self._due = False  # first: a call queued from now on schedules a drain of its own
+        calls = self._calls
+        while calls:
+            fn, args = calls.popleft()
+            fn(*args)
+
+
 class ThreadBridge:
     """The asyncio loop runs in a dedicated thread, driven from a trio loop.
 
@@ -153,26 +180,19 @@ class ThreadBridge:
         self._closed = False
         self._lt = _acquire_loop_thread()
         self.loop = self._lt.loop
-        # Calls to the trio side queue here and are run in order by one drain: a burst of
-        # callbacks (200 exit statuses at once) costs one wakeup of trio, not 200.
-        self._host_calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = (
-            collections.deque()
-        )
-        self._host_drain_due = False
-        self._loop_calls: collections.deque[tuple[Callable[..., object], tuple[Any, ...]]] = (
-            collections.deque()
-        )
-        self._loop_drain_due = False
+        # A burst of callbacks (200 exit statuses at once) wakes the other loop once.
+        self._to_host = _Calls(self._wake_host)
+        self._to_loop = _Calls(self.loop.call_soon_threadsafe)
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         job = _Job()
-        self._post(self._start, (job, fn, args))
+        self._to_loop.post(self._start, (job, fn, args))
         try:
             await job.done.wait()
         except BaseException:
             # Cancelled (or interrupted): cancel the asyncio side and wait until it is over.
             with anyio.CancelScope(shield=True):
-                self._post(job.cancel, ())
+                self._to_loop.post(job.cancel, ())
                 await job.done.wait()
             raise
         if job.error is not None:
@@ -198,37 +218,16 @@ class ThreadBridge:
 
     def to_loop(self, fn: Callable[..., object], *args: Any) -> None:
         if not self._closed:
-            self._post(fn, args)
-
-    def _post(self, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
-        self._loop_calls.append((fn, args))
-        if not self._loop_drain_due:
-            self._loop_drain_due = True
-            self.loop.call_soon_threadsafe(self._drain_loop)
-
-    def _drain_loop(self) -> None:  # asyncio side
-        self._loop_drain_due = False
-        calls = self._loop_calls
-        while calls:
-            fn, args = calls.popleft()
-            fn(*args)
+            self._to_loop.post(fn, args)
 
     def to_host(self, fn: Callable[..., object], *args: Any) -> None:
-        self._host_calls.append((fn, args))
-        if not self._host_drain_due:
-            self._host_drain_due = True
-            import trio
+        self._to_host.post(fn, args)
 
-            with contextlib.suppress(trio.RunFinishedError):
-                self._token.run_sync_soon(self._drain_host)
+    def _wake_host(self, drain: Callable[[], None]) -> None:
+        import trio
 
-    def _drain_host(self) -> None:  # trio side
-        # Cleared first: a call queued from now on schedules a drain of its own.
-        self._host_drain_due = False
-        calls = self._host_calls
-        while calls:
-            fn, args = calls.popleft()
-            fn(*args)
+        with contextlib.suppress(trio.RunFinishedError):
+            self._token.run_sync_soon(drain)
 
     async def aclose(self) -> None:
         if not self._closed:
