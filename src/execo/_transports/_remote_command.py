@@ -16,14 +16,17 @@ of all this, so that OpenSSH, asyncssh and taktuk share it.
 background subshell of the remote shell (so in the command's process group), its stdio on
 ``/dev/null`` (it holds no channel open). Every ``period`` seconds it checks that the process
 carrying the session is still there (the remote shell's parent: sshd's session process, or
-the taktuk engine) and, when a heartbeat file is given, that its content still changes (a
-keeper refreshes it through the connection: a link cut silently stops the beats). When a
-check fails — the connection ended, whatever the reason: the controller died, the ssh client
-was killed, the network dropped — it sends SIGTERM to the command's process group, then
-SIGKILL ``grace`` seconds later. It needs only POSIX sh builtins and ``sleep``; it works with
-sshds that ignore the SSH signal request and over taktuk. The command's own exit (``exit``
-included) stops it through an ``EXIT`` trap; a command that ``exec``\ s leaves it running,
-harmlessly, until its session ends.
+the taktuk engine), that the remote shell itself is, and, when a heartbeat file is given,
+that its content still changes (a keeper refreshes it through the connection: a link cut
+silently stops the beats). A zombie counts as gone, and so does a carrier that was already
+gone when the shell started (its parent is then init). When a check fails — the connection
+ended, whatever the reason: the controller died, the ssh client was killed, the network
+dropped; or the shell was killed outright and left its children behind — it sends SIGTERM
+to the shell's process group, then SIGKILL ``grace`` seconds later. It needs only POSIX sh
+builtins and ``sleep``; it works with sshds that ignore the SSH signal request and over
+taktuk. The command's own exit (``exit`` included) stops it through an ``EXIT`` trap; a
+command that ``exec``\ s has no trap left, so the watchdog ends what is left of its group when
+the exec'd program ends.
 """
 
 from __future__ import annotations
@@ -93,16 +96,33 @@ class Watchdog:
                 f"[ $__execo_n -ge {ticks} ] && break; "
                 'elif [ -n "$__execo_c" ]; then __execo_n=0; __execo_l=$__execo_c; fi; '
             )
-        # The carrier is there while kill -0 reaches it, or /proc shows it (kill -0 fails
-        # with EPERM on a parent of another user: sudo, oarsh's wrappers). The sleep runs in
-        # the background, so that a TERM (our own EXIT trap) ends it with the watchdog.
+        # The carrier (the remote shell's parent) and the remote shell itself must both be
+        # there, and not zombies: a shell killed outright (no EXIT trap ran) leaves its
+        # children behind, and a carrier that ended before the shell read $PPID left it
+        # with init for a parent (1). Under /proc the state letter tells a zombie; without
+        # /proc, kill -0 (or ps, for another user's process) tells a live one. The group
+        # ended is the shell's, looked up once (normally the shell itself: sshd and taktuk
+        # make it a group leader, but a forced command or a wrapper may sit in between).
+        # The sleep runs in the background, so that a TERM (our own EXIT trap) ends it with
+        # the watchdog.
+        alive = (
+            "__execo_a() { if [ -d /proc/self ]; then "
+            "{ read -r __execo_x < /proc/$1/stat; } 2>/dev/null || return 1; "
+            '__execo_x=${__execo_x##*") "}; case $__execo_x in [ZX]*) return 1;; esac; '
+            "return 0; fi; kill -0 $1 2>/dev/null || ps -p $1 >/dev/null 2>&1; }; "
+        )
+        group = (
+            "__execo_g=$$; { read -r __execo_x < /proc/$$/stat; } 2>/dev/null && "
+            '{ __execo_x=${__execo_x##*") "}; set -- $__execo_x; '
+            '[ -n "$3" ] && [ "$3" -gt 1 ] && __execo_g=$3; }; '
+        )
         return (
             "trap '' HUP INT; trap 'kill $__execo_s $! 2>/dev/null; exit 0' TERM; "
-            "__execo_l=; __execo_n=0; __execo_s=; "
-            "while kill -0 $__execo_p 2>/dev/null || [ -d /proc/$__execo_p ]; do "
+            f"{alive}{group}__execo_l=; __execo_n=0; __execo_s=; "
+            '[ "$__execo_p" = 1 ] || while __execo_a $__execo_p && __execo_a $$; do '
             f"{check}sleep {period} & __execo_s=$!; wait $__execo_s; done; "
-            f"trap '' TERM; {on_fire}kill -TERM -$$ 2>/dev/null; "
-            f"sleep {_number(self.grace)}; kill -KILL -$$ 2>/dev/null"
+            f"trap '' TERM; {on_fire}kill -TERM -$__execo_g 2>/dev/null; "
+            f"sleep {_number(self.grace)}; kill -KILL -$__execo_g 2>/dev/null"
         )
 
 
