@@ -32,6 +32,7 @@ def make(request: pytest.FixtureRequest, hosts: list[Host]) -> Factory:
 async def test_kill_delivers_the_signal_asked_for(make: Factory) -> None:
     # The trap proves which signal the shell got; the sleep in its group dies of it too.
     p = make("trap 'echo got USR1; exit 7' USR1; sleep 30 & echo ready; wait")
+    p.kill_grace = 15  # not forced, even on a loaded machine (the default grace is 2 s)
     async with p:
         assert await p.expect("ready", timeout=15)
         with trio.fail_after(20):

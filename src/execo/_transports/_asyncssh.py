@@ -210,6 +210,10 @@ class AsyncsshChannel(_Base):
             if not self._opened.done():
                 self._opened.set_result(False)
             self._deliver_status(status, error, refused)
+            # An ended process may be kept for long (its action's report): let go of the
+            # session, its buffers and the connection.
+            self._chan = self._session = self._conn = None
+            self._task = None
 
     def _failed_after_open(self, reason: str) -> None:  # host side
         self.info.error = f"the SSH session failed: {reason}"
@@ -248,12 +252,11 @@ class AsyncsshChannel(_Base):
     async def _write(self, data: bytes) -> None:  # asyncio side
         if self._opened is None or not await asyncio.shield(self._opened):
             raise BrokenPipeError("the session is not open")
-        assert self._chan is not None
-        assert self._session is not None
-        if self._chan.is_closing():
+        chan, session = self._chan, self._session
+        if chan is None or session is None or chan.is_closing():
             raise BrokenPipeError("the session is closed")
-        self._chan.write(data)
-        await self._session._writable.wait()
+        chan.write(data)
+        await session._writable.wait()
 
     async def close_stdin(self) -> None:
         if self._stdin and self._status is None:
@@ -262,13 +265,13 @@ class AsyncsshChannel(_Base):
     async def _write_eof(self) -> None:  # asyncio side
         if self._opened is None or not await asyncio.shield(self._opened):
             return
-        assert self._chan is not None
-        if self._chan.is_closing():
+        chan = self._chan
+        if chan is None or chan.is_closing():
             return
         if self._pty:
-            self._chan.write(b"\x04")  # ^D: end of file on a terminal
+            chan.write(b"\x04")  # ^D: end of file on a terminal
         else:
-            self._chan.write_eof()
+            chan.write_eof()
 
     # --------------------------------------------------------------- kill
 

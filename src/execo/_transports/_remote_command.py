@@ -32,6 +32,7 @@ the exec'd program ends.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import signal as _signal
@@ -198,6 +199,7 @@ def keeper_command(name: str, watchdog: Watchdog) -> str:
     )
 
 
+@functools.lru_cache(maxsize=256)  # an action's processes share one string
 def wrap(
     command: str,
     *,
