@@ -47,6 +47,25 @@ async def assert_no_survivors(token: str) -> None:
     assert count_processes(token) == 0, describe_processes(token)
 
 
+@pytest.mark.parametrize("kind", ["ssh", "asyncssh", "taktuk"])
+async def test_timeout_kills_what_outlived_its_shell(kind: str, hosts: list[Host]) -> None:
+    """The shell exits at once, its background child holds the session's output open (so
+    the process runs on): the timeout's kill finds the group by the dead shell's pid."""
+    token = f"{900 + next(_tokens)}.{next(_tokens) % 1000:03d}"
+    cmd = f"sleep {token} &"
+    p = (
+        TaktukProcess(cmd, hosts[0])
+        if kind == "taktuk"
+        else SshProcess(cmd, hosts[0], transport=kind)
+    )
+    p.timeout = 2.0
+    p.nolog_timeout = True
+    with trio.fail_after(30):
+        await p.run()
+    assert p.timeouted and p.ended, p.dump()
+    await assert_no_survivors(token)
+
+
 async def test_timeout_kills_tree(make: Factory) -> None:
     cmd, token = tree_cmd()
     p = make(cmd)

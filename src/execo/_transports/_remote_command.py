@@ -247,14 +247,18 @@ def parse_marker(line: bytes) -> int | None:
 
 
 def _group_of(pid: int) -> str:
-    return f"g=$(ps -o pgid= -p {pid} 2>/dev/null | tr -d ' '); [ -n \"$g\" ] || exit 0; "
+    # The shell may be gone while its group lives on (a background child holding the
+    # session's output open): its pid still names the group (no new process takes a pid
+    # that names a live group).
+    return f"g=$(ps -o pgid= -p {pid} 2>/dev/null | tr -d ' '); [ -n \"$g\" ] || g={pid}; "
 
 
 def kill_script(pid: int, grace: float, sig: int = _signal.SIGTERM) -> str:
     """Remote shell code: ``sig`` to the process group of ``pid``, SIGKILL after ``grace``.
 
     The group is looked up from the pid (normally the same number: sshd makes the login
-    shell a group leader, but a forced command or wrapper may sit in between). The group
+    shell a group leader, but a forced command or wrapper may sit in between); once the
+    shell is gone, the pid itself is taken as the group. The group
     counts as gone once only zombies are left in it. Exits 9 when SIGKILL was needed, 0 when
     the group is gone (or was never there).
     """
