@@ -82,34 +82,46 @@ def transport_named(name: str, *, copy: bool = False, what: str = "transport") -
     raise ConfigurationError(f"{what} must be one of {names} or a Transport, got {name!r}{hint}")
 
 
+def _checked(value: object) -> Transport:
+    """``value``, a Transport object, or a clear error. Names and None, the usual values, are
+    told apart before this: an isinstance check against the runtime-checkable protocol
+    costs about 10 us, and every process of an action resolves its transport."""
+    if isinstance(value, Transport):
+        return value
+    raise ConfigurationError(f"a transport name or Transport object is expected, got {value!r}")
+
+
 def remote_transport(value: TransportLike = None) -> Transport:
     """The transport of a remote command: ``value``, else ``configuration["remote_tool"]``
     when it names ssh or asyncssh (a process or a Remote of its own does not become a taktuk
     tree because the configuration prefers taktuk for :func:`~execo.get_remote`)."""
-    if isinstance(value, Transport):
-        return value
+    if isinstance(value, (str, int)):
+        return transport_named(_name(value))
     if value is None:
         tool = _name(configuration["remote_tool"])
         return transport_named(tool if tool in ("ssh", "asyncssh") else "ssh")
-    return transport_named(_name(value))
+    return _checked(value)
 
 
 def copy_transport(key: ToolKey, value: TransportLike = None) -> Transport:
     """The transport of a Put (``key="fileput_tool"``) or Get (``"fileget_tool"``):
     ``value``, else the configured tool when it names scp or asyncssh."""
-    if isinstance(value, Transport):
-        return value
+    if isinstance(value, (str, int)):
+        return transport_named(_name(value), copy=True)
     if value is None:
         tool = _name(configuration[key])
         return transport_named(tool if tool in ("scp", "asyncssh") else "scp", copy=True)
-    return transport_named(_name(value), copy=True)
+    return _checked(value)
 
 
 def fileput_choice(value: TransportLike = None) -> Transport | Literal["chainput"]:
     """What :func:`~execo.get_fileput` builds: a transport for Put, or the ChainPut action."""
-    if isinstance(value, Transport):
-        return value
-    tool = _name(configuration["fileput_tool"] if value is None else value)
+    if value is None:
+        tool = _name(configuration["fileput_tool"])
+    elif isinstance(value, (str, int)):
+        tool = _name(value)
+    else:
+        return _checked(value)
     if tool == CHAINPUT_ACTION:
         return CHAINPUT_ACTION
     return transport_named(tool, copy=True, what="fileput_tool")
@@ -118,7 +130,10 @@ def fileput_choice(value: TransportLike = None) -> Transport | Literal["chainput
 def tool_transport(key: ToolKey, value: TransportLike = None) -> Transport:
     """What :func:`~execo.get_remote` / :func:`~execo.get_fileget` build on: ``value``,
     else the configured tool, taktuk included."""
-    if isinstance(value, Transport):
-        return value
-    tool = _name(configuration[key] if value is None else value)
+    if value is None:
+        tool = _name(configuration[key])
+    elif isinstance(value, (str, int)):
+        tool = _name(value)
+    else:
+        return _checked(value)
     return transport_named(tool, copy=key != "remote_tool", what=key)
