@@ -82,13 +82,14 @@ def transport_named(name: str, *, copy: bool = False, what: str = "transport") -
     raise ConfigurationError(f"{what} must be one of {names} or a Transport, got {name!r}{hint}")
 
 
-def _checked(value: object) -> Transport:
-    """``value``, a Transport object, or a clear error. Names and None, the usual values, are
-    told apart before this: an isinstance check against the runtime-checkable protocol
-    costs about 10 us, and every process of an action resolves its transport."""
+def _checked(value: object, *, copy: bool = False, what: str = "transport") -> Transport:
+    """``value`` if it is a Transport object, else the error of :func:`transport_named`.
+    Names and None, the usual values, are told apart before this: an isinstance check
+    against the runtime-checkable protocol costs about 10 us, and every process of an
+    action resolves its transport."""
     if isinstance(value, Transport):
         return value
-    raise ConfigurationError(f"a transport name or Transport object is expected, got {value!r}")
+    return transport_named(str(value), copy=copy, what=what)
 
 
 def remote_transport(value: TransportLike = None) -> Transport:
@@ -111,7 +112,7 @@ def copy_transport(key: ToolKey, value: TransportLike = None) -> Transport:
     if value is None:
         tool = _name(configuration[key])
         return transport_named(tool if tool in ("scp", "asyncssh") else "scp", copy=True)
-    return _checked(value)
+    return _checked(value, copy=True)
 
 
 def fileput_choice(value: TransportLike = None) -> Transport | Literal["chainput"]:
@@ -121,7 +122,7 @@ def fileput_choice(value: TransportLike = None) -> Transport | Literal["chainput
     elif isinstance(value, (str, int)):
         tool = _name(value)
     else:
-        return _checked(value)
+        return _checked(value, copy=True, what="fileput_tool")
     if tool == CHAINPUT_ACTION:
         return CHAINPUT_ACTION
     return transport_named(tool, copy=True, what="fileput_tool")
@@ -135,5 +136,5 @@ def tool_transport(key: ToolKey, value: TransportLike = None) -> Transport:
     elif isinstance(value, (str, int)):
         tool = _name(value)
     else:
-        return _checked(value)
+        return _checked(value, copy=key != "remote_tool", what=key)
     return transport_named(tool, copy=key != "remote_tool", what=key)
