@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self, TypedDict, Unpack, cast
 import anyio
 import anyio.abc
 
+from .._core._batched import run_batched
 from .._core._errors import ExecoUsageError
 from .._core._failures import describe_failures, outcome_summary
 from .._core._host import Host, HostLike, fold_hosts, get_hosts_list
@@ -378,11 +379,19 @@ class _Started:
 
 
 async def run_processes(
-    processes: Sequence[ProcessBase], fanout: int | None, status: _Started
+    processes: Sequence[ProcessBase],
+    fanout: int | None,
+    status: _Started,
+    *,
+    batched: bool = False,
 ) -> None:
     """Run ``processes`` concurrently, at most ``fanout`` at once; report started when all
-    have started or are queued."""
+    have started or are queued. ``batched``: their channels report their own end, so one
+    task follows them all (:func:`~execo._core._batched.run_batched`)."""
     limit = fanout if fanout is not None else default_fanout()
+    if batched:
+        await run_batched(processes, limit, status.ensure_started)
+        return
     if limit >= len(processes):
         async with anyio.create_task_group() as tg:
             # Started all at once: a transport may take a while to report one started

@@ -61,7 +61,8 @@ class _TransportAction(Action):
     async def _body(self, status: _Started) -> None:
         async with self.transport.batch(self._requests()) as batch:
             self._batch = batch
-            await run_processes(self._processes, self.fanout, status)
+            batched = bool(getattr(self.transport, "notifies_exit", False))
+            await run_processes(self._processes, self.fanout, status, batched=batched)
 
     def _reset_processes(self) -> None:
         self._processes = self._build()

@@ -16,7 +16,15 @@ from typing import Protocol
 
 import anyio
 
-__all__ = ["ByteSource", "Channel", "ChannelInfo", "ExitStatus", "FedSource", "check_signal"]
+__all__ = [
+    "ByteSource",
+    "Channel",
+    "ChannelInfo",
+    "ExitNotifier",
+    "ExitStatus",
+    "FedSource",
+    "check_signal",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +120,18 @@ class Channel(Protocol):
     async def aclose(self) -> None:
         """Release the channel's resources (after the command has ended)."""
         ...
+
+
+class ExitNotifier(Protocol):
+    """A channel that reports its own end, so that no task needs to wait for it.
+
+    ``callback`` is called once, on the caller's loop and outside any task (at once if
+    the command has ended already), after every output chunk was pushed and both streams
+    were closed; its sources are push sources. Such a channel needs no ``aclose()`` once it
+    has reported its end.
+    """
+
+    def notify_exit(self, callback: Callable[[ExitStatus], None]) -> None: ...
 
 
 def check_signal(sig: object) -> int:

@@ -38,7 +38,7 @@ from typing import (
 import anyio
 import anyio.abc
 
-from ._channel import Channel, ExitStatus, PushSource, check_signal
+from ._channel import Channel, ExitNotifier, ExitStatus, PushSource, check_signal
 from ._config import configuration
 from ._errors import ExecoError, ExecoUsageError
 from ._failures import describe_failures
@@ -335,6 +335,8 @@ class ProcessBase(Scoped):
         self._terminating = False
         self._kill_error_seen: str | None = None
         self._kill_done: anyio.Event | None = None
+        self._group: ProcessGroup | None = None
+        self._exit_status: ExitStatus | None = None
         self._buffers = {
             s: StreamBuffer(s, encoding, errors, capture=self._capture[s]) for s in (STDOUT, STDERR)
         }
@@ -522,6 +524,8 @@ class ProcessBase(Scoped):
         finally:
             if self._kill_done is not None:
                 self._kill_done.set()
+            if self._exit_status is not None:
+                self._end_batched()  # a batched process whose channel ended meanwhile
 
     def _note_kill_error(self) -> None:
         """A signal the transport could not deliver is logged, and kept in error_reason."""
@@ -717,8 +721,14 @@ class ProcessBase(Scoped):
             raise
 
     async def _run_channel(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
+        channel = await self._spawn_channel(task_status)
+        if channel is not None:
+            await self._supervise(channel)
+
+    async def _spawn_channel(self, task_status: anyio.abc.TaskStatus[Self]) -> Channel | None:
+        """Start the command: the channel, or None when it could not be started (the process
+        has then ended, with its error)."""
         assert self._started_event is not None
-        assert self._kill_done is not None
         for buf in self._buffers.values():
             for sink in buf.sinks:
                 sink.open()
@@ -727,7 +737,7 @@ class ProcessBase(Scoped):
         except (OSError, ValueError) as e:
             self._start_failed(e)
             task_status.started(self)
-            return
+            return None
         except anyio.get_cancelled_exc_class():
             # Cancelled while the transport was starting it (taktuk waits for the remote
             # command to start): the transport killed what may have started.
@@ -740,7 +750,11 @@ class ProcessBase(Scoped):
         for h in self.lifecycle_handlers:
             _call_handler(h.start, self)
         task_status.started(self)
-        channel = self._channel
+        return self._channel
+
+    async def _supervise(self, channel: Channel) -> None:
+        """Follow a started command until it has ended: output, timeout, kill, the end."""
+        assert self._kill_done is not None
         # Output keeps flowing while the process is being killed (a remote transport may need
         # a line from it to kill the remote side): the pumps are shielded from outside
         # cancellation and stopped explicitly, once the process is gone and drained. A
@@ -790,6 +804,103 @@ class ProcessBase(Scoped):
                     self._finish(await channel.wait())
                 else:
                     self._finish(ExitStatus(None, None))
+
+    # ---------------------------------------- batched: one task for many processes
+
+    async def _begin_batched(self, group: ProcessGroup) -> bool:
+        """Start as one of ``group``'s processes; returns whether it is running under the
+        group (False: it could not start, and has ended).
+
+        A channel that reports its own end (:class:`~execo._core._channel.ExitNotifier`,
+        whose sources push) needs no task of its own: its output goes to the buffers from
+        the transport's callbacks, its end arrives as a callback, and the group's task
+        group runs what a kill or a timeout needs. Any other channel is followed by a task
+        of its own in that task group, as :meth:`run` does.
+        """
+        if self._phase != _NOT_STARTED:
+            raise ExecoUsageError(f"{self.name}: already started; reset() it to run it again")
+        self._phase = _STARTING
+        self._ended_event = anyio.Event()
+        self._started_event = anyio.Event()
+        self._kill_done = anyio.Event()
+        try:
+            channel = await self._spawn_channel(anyio.TASK_STATUS_IGNORED)
+        except BaseException:
+            self._phase = _ENDED
+            self._started_event.set()
+            self._ended_event.set()
+            raise
+        if channel is None:
+            return False
+        self._tg = group.tg
+        self._group = group
+        notify = getattr(channel, "notify_exit", None)
+        sources = ((STDOUT, channel.stdout), (STDERR, channel.stderr))
+        if notify is None or not all(
+            src is None or getattr(src, "can_push", False) for _, src in sources
+        ):
+            group.tg.start_soon(self._supervise_in_group, channel, group)
+            return True
+        for s, source in sources:
+            if source is None:
+                self._buffers[s].feed_text(self, "", eof=True)
+            else:
+                pushing = cast("PushSource", source)
+                pushing.subscribe(self._consumer(self._buffers[s], _nothing))
+        if self.timeout is not None:
+            group.deadline(self, anyio.current_time() + self.timeout)
+        cast("ExitNotifier", channel).notify_exit(self._channel_exited)
+        return True
+
+    async def _supervise_in_group(self, channel: Channel, group: ProcessGroup) -> None:
+        try:
+            await self._supervise(channel)
+        finally:
+            self._group = None
+            group.ended(self)
+
+    def _channel_exited(self, status: ExitStatus) -> None:
+        """The channel's end (a callback of the transport, outside any task)."""
+        self._exit_status = status
+        if self._terminating and self._kill_done is not None and not self._kill_done.is_set():
+            return  # the kill in progress ends the process when it is done
+        self._end_batched()
+
+    def _end_batched(self) -> None:
+        group, self._group = self._group, None
+        status, self._exit_status = self._exit_status, None
+        if group is None or status is None:
+            return
+        self._tg = None
+        try:
+            channel = self._channel
+            for stream in (channel.stdout, channel.stderr) if channel is not None else ():
+                if stream is not None:
+                    cast("PushSource", stream).unsubscribe()
+            for buf in self._buffers.values():
+                buf.feed_text(self, "", eof=True)
+            self._finish(status)
+        except BaseException as e:  # a handler of the user's failed: the group raises it
+            if self._phase != _ENDED:
+                self._phase = _ENDED
+                assert self._ended_event is not None
+                self._ended_event.set()
+            group.failed(e)
+        finally:
+            group.ended(self)
+
+    def _batch_expired(self) -> None:
+        """The process's own timeout, run by its group's timer."""
+        if self._phase == _RUNNING and self._group is not None:
+            self.timeouted = True
+            self.killed = True  # as in execo: a signal was sent (by the timeout)
+            self._start_termination()
+
+    def _batch_abort(self) -> None:
+        """The group is cancelled: kill the process, as a cancelled :meth:`run` does."""
+        if self._phase == _RUNNING and self._group is not None:
+            self.killed = True
+            self._start_termination()
 
     async def _drain(self, pumps_done: anyio.Event, scopes: list[_Stoppable]) -> None:
         """Let the pumps read what is left, for a bounded time, then stop them."""
@@ -1037,3 +1148,24 @@ class _Unsubscribe:
 
     def cancel(self) -> None:
         self._source.unsubscribe()
+
+
+class ProcessGroup(Protocol):
+    """What runs batched processes (:meth:`ProcessBase._begin_batched`): the task group
+    where their kills and followers run, and what it is told."""
+
+    @property
+    def tg(self) -> anyio.abc.TaskGroup: ...
+
+    def ended(self, process: ProcessBase) -> None:
+        """``process`` has ended."""
+
+    def failed(self, error: BaseException) -> None:
+        """Ending a process raised ``error`` (a user's handler): raise it from the group."""
+
+    def deadline(self, process: ProcessBase, when: float) -> None:
+        """Call ``process._batch_expired()`` at ``when`` (anyio's clock)."""
+
+
+def _nothing() -> None:
+    pass

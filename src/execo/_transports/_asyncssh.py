@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import signal as _signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
@@ -49,6 +49,7 @@ class _Base:
         self._task: asyncio.Task[None] | None = None
         self._aborted = False
         self._conn: _Conn | None = None
+        self._on_exit: Callable[[ExitStatus], None] | None = None
 
     def _start(self) -> None:
         self._pool.bridge.to_loop(self._begin)
@@ -79,6 +80,16 @@ class _Base:
         self._end_streams()
         self._status = status
         self._exited.set()
+        notify, self._on_exit = self._on_exit, None
+        if notify is not None:
+            notify(status)
+
+    def notify_exit(self, callback: Callable[[ExitStatus], None]) -> None:
+        """Call ``callback`` once the command has ended (host side; at once if it has)."""
+        if self._status is not None:
+            callback(self._status)
+        else:
+            self._on_exit = callback
 
     def _end_streams(self) -> None:
         pass
@@ -444,6 +455,8 @@ class AsyncsshTransport:
     no process per command, connections shared through :func:`~execo.ssh_pool`."""
 
     name = "asyncssh"
+    notifies_exit = True
+    """Its channels report their own end: an action follows its processes from one task."""
 
     def validate(self, requests: Sequence[Request]) -> None:
         pass

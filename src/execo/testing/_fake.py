@@ -108,6 +108,14 @@ class _FakeChannel:
         # the scope around it (the batch aborts what is left when it closes).
         self._scope = anyio.CancelScope(shield=True)
         self._killed_by: int | None = None
+        self._on_exit: Callable[[ExitStatus], None] | None = None
+
+    def notify_exit(self, callback: Callable[[ExitStatus], None]) -> None:
+        """Call ``callback`` once the fake command has ended (at once if it has)."""
+        if self._status is not None:
+            callback(self._status)
+        else:
+            self._on_exit = callback
 
     async def run(self) -> None:
         """The fake remote side: connect, print, run, end (or be killed)."""
@@ -148,6 +156,9 @@ class _FakeChannel:
             self._err.close()
             self._started.set()
             self._ended.set()
+            notify, self._on_exit = self._on_exit, None
+            if notify is not None:
+                notify(status)
 
     async def wait(self) -> ExitStatus:
         await self._ended.wait()
@@ -233,7 +244,12 @@ class FakeTransport:
         requests: every request opened, in order.
         signals: every signal delivered (:class:`SignalRecord`).
         stdin: what was written to each command's stdin, by ``id(request)``.
+        notifies_exit: its channels report their own end, as asyncssh's do, so that an
+            action follows all its processes from one task (default True); False (on an
+            instance or a subclass) gives each process a task of its own, as with OpenSSH.
     """
+
+    notifies_exit: bool = True
 
     def __init__(
         self,
