@@ -187,7 +187,7 @@ async def test_sigterm_ignored_is_forced_within_the_batch(fake_kind: type[FakeTr
         def end(self, process: ProcessBase) -> None:
             seen.append(process.forced_kill)  # known by the time it ends
 
-    fake = fake_kind(Reply(duration=None, ignores=(signal.SIGTERM,)))
+    fake = fake_kind(Reply(duration=None, ignores=frozenset({signal.SIGTERM})))
     r = Remote(
         "x",
         HOSTS[:3],
