@@ -13,7 +13,7 @@ load asyncssh.
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, cast
 
 from .._core._config import configuration
 from .._core._errors import ConfigurationError
@@ -82,12 +82,18 @@ def transport_named(name: str, *, copy: bool = False, what: str = "transport") -
     raise ConfigurationError(f"{what} must be one of {names} or a Transport, got {name!r}{hint}")
 
 
+_TRANSPORT_CLASSES: set[type] = set()
+
+
 def _checked(value: object, *, copy: bool = False, what: str = "transport") -> Transport:
     """``value`` if it is a Transport object, else the error of :func:`transport_named`.
     Names and None, the usual values, are told apart before this: an isinstance check
     against the runtime-checkable protocol costs about 10 us, and every process of an
-    action resolves its transport."""
+    action resolves its transport; a class whose instance passed it once is remembered."""
+    if type(value) in _TRANSPORT_CLASSES:
+        return cast(Transport, value)
     if isinstance(value, Transport):
+        _TRANSPORT_CLASSES.add(type(value))
         return value
     return transport_named(str(value), copy=copy, what=what)
 
