@@ -318,3 +318,27 @@ async def test_connect_timeout(tarpit: tuple[Host, socket.socket], transport: st
             "true", host, transport=transport, connection_params=params, nolog_error=True
         ).run()
     assert p.status == ProcessStatus.UNREACHABLE and "timed out" in (p.error_reason or "")
+
+
+async def test_keepers_start_for_long_commands_not_for_bursts(hosts: list[Host]) -> None:
+    # A connection's heartbeat keeper (a session and a shell per host) is for commands that
+    # run long; back-to-back short commands, whose sessions are open nearly all the time,
+    # must not start one (they used to, as soon as a session was open a second after the
+    # first one began: every connection of a busy cold run got a keeper).
+    hs = hosts[:3]
+    async with ssh_pool():
+        t = trio.current_time()
+        while trio.current_time() - t < 2.5:
+            r = await Remote("true", hs, transport="asyncssh").run()
+            assert r.ok
+        await trio.sleep(0.5)
+        assert count_processes("KEEPING") == 0, describe_processes("KEEPING")
+        async with Remote("sleep 3", hs, transport="asyncssh"):
+            with trio.move_on_after(10):
+                while count_processes("KEEPING") < len(hs):
+                    await trio.sleep(0.05)
+            assert count_processes("KEEPING") == len(hs), describe_processes("KEEPING")
+    with trio.move_on_after(5):
+        while count_processes("KEEPING"):
+            await trio.sleep(0.05)
+    assert count_processes("KEEPING") == 0, describe_processes("KEEPING")

@@ -118,8 +118,10 @@ class _Base:
 
 
 class _Session(asyncssh.SSHClientSession[bytes]):
-    def __init__(self, channel: AsyncsshChannel) -> None:
+    def __init__(self, channel: AsyncsshChannel, conn: _Conn) -> None:
         self._channel = channel
+        self._conn = conn
+        self._started = False
         self._writable = asyncio.Event()
         self._writable.set()
         self.exit_status: int | None = None
@@ -128,8 +130,13 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = exc
+        if self._started:
+            self._channel._pool.command_ended(self._conn, self)
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if not self._started:  # the first output (the pid marker): the command runs
+            self._started = True
+            self._channel._pool.command_started(self._conn, self)
         c = self._channel
         stream = c._err if datatype == asyncssh.EXTENDED_DATA_STDERR else c._out
         c._pool.bridge.to_host(stream.feed, bytes(data))
@@ -244,7 +251,7 @@ class AsyncsshChannel(_Base):
                 registry=c.heartbeat if c.keeping else None,
             )
         chan, session = await c.conn.create_session(
-            lambda: _Session(self),
+            lambda: _Session(self, c),
             command,
             term_type="xterm" if self._pty else None,
             request_pty=self._pty,

@@ -161,10 +161,12 @@ class _Conn:
         self.heartbeat: str | None = None
         self.keeping = False
         self.keeper: asyncssh.SSHClientChannel[bytes] | None = None
-        # The keeper starts once a session of this connection has lived KEEPER_AFTER
-        # seconds (see SshPool._take): short commands never need one.
+        # The keeper starts once a command of this connection has run for KEEPER_AFTER
+        # seconds (see SshPool.command_started): short commands never need one. running:
+        # the sessions whose command has started, with when, oldest first.
         self.keepalive: float | None = None
         self.keeper_due: asyncio.TimerHandle | None = None
+        self.running: dict[object, float] = {}
         self.beat_every = 0.0
         self.next_beat = 0.0
 
@@ -430,19 +432,41 @@ class SshPool:
         c.sessions += 1
         self._stats["sessions_opened"] += 1
         self._stats["sessions_open"] += 1
-        if c.keepalive is not None and c.keeper is None and c.keeper_due is None:
-            c.keeper_due = asyncio.get_running_loop().call_later(KEEPER_AFTER, self._keeper_due, c)
+
+    def command_started(self, c: _Conn, session: object) -> None:
+        """The command of ``session`` (a session of ``c``) has started: the remote shell
+        spoke. Measured from here, not from the session's request, so that a burst of short
+        commands on a loaded server (a second between request and end) starts no keepers."""
+        if c.keepalive is None or c.closed:
+            return
+        now = asyncio.get_running_loop().time()
+        c.running[session] = now
+        if c.keeper_due is None:
+            c.keeper_due = asyncio.get_running_loop().call_at(
+                now + KEEPER_AFTER, self._keeper_due, c
+            )
+
+    def command_ended(self, c: _Conn, session: object) -> None:
+        c.running.pop(session, None)
 
     def _keeper_due(self, c: _Conn) -> None:
-        """A session of ``c`` began KEEPER_AFTER seconds ago: if one still runs, start the
-        connection's keeper (else the next session will ask again)."""
+        """The oldest running command of ``c`` started KEEPER_AFTER seconds ago, when this
+        was armed: if it (or one started since) has run that long, start the connection's
+        keeper; else wait for the oldest one still running, if any."""
         c.keeper_due = None
         keepalive = c.keepalive
-        if c.sessions and not c.closed and not self._closing and keepalive is not None:
-            c.keepalive = None  # started once
-            keeping = asyncio.ensure_future(self._keep(c, keepalive))
-            self._tasks.add(keeping)
-            keeping.add_done_callback(self._tasks.discard)
+        if c.closed or self._closing or keepalive is None or not c.running:
+            return
+        loop = asyncio.get_running_loop()
+        oldest = next(iter(c.running.values()))
+        if loop.time() - oldest < KEEPER_AFTER * 0.99:
+            c.keeper_due = loop.call_at(oldest + KEEPER_AFTER, self._keeper_due, c)
+            return
+        c.keepalive = None  # started once
+        c.running.clear()
+        keeping = asyncio.ensure_future(self._keep(c, keepalive))
+        self._tasks.add(keeping)
+        keeping.add_done_callback(self._tasks.discard)
 
     def release(self, c: _Conn) -> None:
         c.sessions -= 1
@@ -724,7 +748,7 @@ class SshPool:
 
 
 _DROP_RETRIES = 3
-KEEPER_AFTER = 1.0  # seconds a session lives before its connection gets a keeper
+KEEPER_AFTER = 1.0  # seconds a command runs before its connection gets a keeper
 _FD_RESERVE = 24  # descriptors kept free for pipes, files and the like, beside the sockets
 
 
