@@ -182,6 +182,8 @@ class StreamBuffer:
         "_changed",
         "_chunks",
         "_decoder",
+        "_encoding",
+        "_errors",
         "_joined",
         "_joined_count",
         "_length",
@@ -195,7 +197,9 @@ class StreamBuffer:
         self.stream = stream
         self.capture = capture
         self.sinks: list[Sink] = []
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors)
+        self._encoding = encoding
+        self._errors = errors
+        self._decoder: codecs.IncrementalDecoder | None = None  # made by the first bytes
         self._chunks: list[str] = []
         self._length = 0
         self._joined = ""
@@ -204,7 +208,9 @@ class StreamBuffer:
         self._changed: anyio.Event | None = None
 
     def reset(self, encoding: str, errors: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors)
+        self._encoding = encoding
+        self._errors = errors
+        self._decoder = None
         self._chunks = []
         self._length = 0
         self._joined = ""
@@ -214,7 +220,13 @@ class StreamBuffer:
 
     def feed_bytes(self, process: Any, data: bytes, eof: bool = False) -> None:
         """Decode ``data`` (incrementally: no split multibyte garbage) and dispatch it."""
-        self.feed_text(process, self._decoder.decode(data, eof), eof)
+        decoder = self._decoder
+        if decoder is None:
+            if not data:  # nothing was ever fed: nothing to decode
+                self.feed_text(process, "", eof)
+                return
+            decoder = self._decoder = codecs.getincrementaldecoder(self._encoding)(self._errors)
+        self.feed_text(process, decoder.decode(data, eof), eof)
 
     def feed_text(self, process: Any, text: str, eof: bool = False) -> None:
         if self.eof:

@@ -826,9 +826,10 @@ class ProcessBase(Scoped):
         try:
             channel = await self._spawn_channel(anyio.TASK_STATUS_IGNORED)
         except BaseException:
-            self._phase = _ENDED
-            self._started_event.set()
-            self._ended_event.set()
+            if self._phase != _ENDED:
+                self._phase = _ENDED
+                self._started_event.set()
+                self._ended_event.set()
             raise
         if channel is None:
             return False
@@ -992,6 +993,9 @@ class ProcessBase(Scoped):
                 sink.close()
         assert self._ended_event is not None
         self._ended_event.set()
+        # An ended process may be kept for long (its action's report): its events are done
+        # with (wait() returns at once once ended; those waiting hold the event they wait on).
+        self._ended_event = self._started_event = self._kill_done = None
         self._log_end()
         for h in self.lifecycle_handlers:
             _call_handler(h.end, self)

@@ -231,7 +231,7 @@ class AsyncsshChannel(_Base):
             # An ended process may be kept for long (its action's report): let go of the
             # session, its buffers and the connection.
             self._chan = self._session = self._conn = None
-            self._task = None
+            self._task = self._opened = None
 
     def _failed_after_open(self, reason: str) -> None:  # host side
         self.info.error = f"the SSH session failed: {reason}"

@@ -305,7 +305,7 @@ class RemoteCommand:
         self.wrapped = wrap(command, pty=pty, watchdog=watchdog)
         self.info = info if info is not None else ChannelInfo()
         self._marker_done = False
-        self._marker_event = anyio.Event()
+        self._marker_event: anyio.Event | None = None  # made by the first waiter
         self._pending = b""
         self._tail = bytearray()
 
@@ -323,11 +323,15 @@ class RemoteCommand:
     def no_marker(self) -> None:
         if not self._marker_done:
             self._marker_done = True
-            self._marker_event.set()
+            if self._marker_event is not None:
+                self._marker_event.set()
 
     async def wait_marker(self) -> int | None:
         """Wait until the marker arrived or will never arrive; the remote pid or None."""
-        await self._marker_event.wait()
+        if not self._marker_done:
+            if self._marker_event is None:
+                self._marker_event = anyio.Event()
+            await self._marker_event.wait()
         return self.info.remote_pid
 
     def strip(self, data: bytes) -> bytes:
