@@ -105,7 +105,12 @@ class Batch:
 
 @runtime_checkable
 class Transport(Protocol):
-    """A way to run commands on hosts and to copy files to and from them."""
+    """A way to run commands on hosts and to copy files to and from them.
+
+    Optional: a transport whose channels all report their own end
+    (:class:`~execo._core._channel.ExitNotifier`) says so with a true ``notifies_exit``
+    attribute; an action then follows all its processes from one task (asyncssh does).
+    """
 
     @property
     def name(self) -> str:
