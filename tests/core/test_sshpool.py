@@ -342,3 +342,13 @@ async def test_keepers_start_for_long_commands_not_for_bursts(hosts: list[Host])
         while count_processes("KEEPING"):
             await trio.sleep(0.05)
     assert count_processes("KEEPING") == 0, describe_processes("KEEPING")
+
+
+async def test_handshakes_in_flight_are_capped_over_the_pool(hosts: list[Host]) -> None:
+    assert Limits().max_starting_total == 256  # the default: thousands do not start at once
+    async with ssh_pool(Limits(max_starting_total=3)) as pool:
+        r = await Remote("true", hosts[:12], transport="asyncssh").run()
+        assert r.ok
+        stats = pool.statistics()
+        assert stats.connections_opened == 12
+        assert 1 <= stats.peak_handshakes <= 3

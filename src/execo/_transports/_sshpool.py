@@ -82,13 +82,16 @@ class Limits:
         max_sessions_per_connection: sessions (commands, transfers) at once on one
             connection: sshd's ``MaxSessions`` (default 10). A connection the server
             refuses a session on is taken as full.
-        max_starting_total: handshakes in flight over all targets (None: no cap).
+        max_starting_total: handshakes in flight over all targets (None: no cap). The
+            default, 256, keeps each handshake short when thousands start at once: the
+            others wait their turn before their connect timeout starts, rather than all
+            sharing the CPU for longer than it (2,000 at once on 2 cores timed some out).
         fanout: sessions running at once over the whole pool (None: no cap).
     """
 
     max_starting_connections: int = 10
     max_sessions_per_connection: int = 10
-    max_starting_total: int | None = None
+    max_starting_total: int | None = 256
     fanout: int | None = None
 
     def __post_init__(self) -> None:
