@@ -703,6 +703,15 @@ class ProcessBase(Scoped):
     # ------------------------------------------------------------- lifecycle
 
     async def _lifecycle(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
+        self._enter_start()
+        try:
+            async with self._run_scope():
+                await self._run_channel(task_status)
+        except BaseException:
+            self._start_aborted()
+            raise
+
+    def _enter_start(self) -> None:
         if self._phase != _NOT_STARTED:
             raise ExecoUsageError(f"{self.name}: already started; reset() it to run it again")
         ensure_log_setup()
@@ -710,15 +719,15 @@ class ProcessBase(Scoped):
         self._ended_event = anyio.Event()
         self._started_event = anyio.Event()
         self._kill_done = anyio.Event()
-        try:
-            async with self._run_scope():
-                await self._run_channel(task_status)
-        except BaseException:
-            if self._phase != _ENDED:
-                self._phase = _ENDED
-                self._started_event.set()
-                self._ended_event.set()
-            raise
+
+    def _start_aborted(self) -> None:
+        """The run was left by an exception before the process ended: it has ended."""
+        if self._phase != _ENDED:
+            self._phase = _ENDED
+            assert self._started_event is not None
+            assert self._ended_event is not None
+            self._started_event.set()
+            self._ended_event.set()
 
     async def _run_channel(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
         channel = await self._spawn_channel(task_status)
@@ -817,19 +826,11 @@ class ProcessBase(Scoped):
         group runs what a kill or a timeout needs. Any other channel is followed by a task
         of its own in that task group, as :meth:`run` does.
         """
-        if self._phase != _NOT_STARTED:
-            raise ExecoUsageError(f"{self.name}: already started; reset() it to run it again")
-        self._phase = _STARTING
-        self._ended_event = anyio.Event()
-        self._started_event = anyio.Event()
-        self._kill_done = anyio.Event()
+        self._enter_start()
         try:
             channel = await self._spawn_channel(anyio.TASK_STATUS_IGNORED)
         except BaseException:
-            if self._phase != _ENDED:
-                self._phase = _ENDED
-                self._started_event.set()
-                self._ended_event.set()
+            self._start_aborted()
             raise
         if channel is None:
             return False
