@@ -84,7 +84,7 @@ class _Group:
             while True:
                 now = anyio.current_time()
                 while self._deadlines and self._deadlines[0][0] <= now:
-                    heapq.heappop(self._deadlines)[2]._batch_expired()
+                    heapq.heappop(self._deadlines)[2]._expire()
                 self._timer_wake = wake = anyio.Event()
                 delay = self._deadlines[0][0] - now if self._deadlines else math.inf
                 with anyio.move_on_after(delay):

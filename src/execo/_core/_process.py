@@ -492,10 +492,11 @@ class ProcessBase(Scoped):
         self._note_kill_error()
 
     def _expire(self) -> None:
-        """Mark the process timed out and start killing it (an enclosing Action's timeout)."""
+        """Mark the process timed out and start killing it (its own timeout, or an enclosing
+        Action's)."""
         if self._phase == _RUNNING:
             self.timeouted = True
-            self.killed = True
+            self.killed = True  # as in execo: a signal was sent (by the timeout)
             self._start_termination()
         elif self._phase == _STARTING:
             # Still connecting (taktuk waits for the remote start): the cancellation that
@@ -721,7 +722,8 @@ class ProcessBase(Scoped):
         self._kill_done = anyio.Event()
 
     def _start_aborted(self) -> None:
-        """The run was left by an exception before the process ended: it has ended."""
+        """The run (or the end of a batched process) was left by an exception before the
+        process ended: it has ended."""
         if self._phase != _ENDED:
             self._phase = _ENDED
             assert self._started_event is not None
@@ -784,9 +786,7 @@ class ProcessBase(Scoped):
                             await channel.wait()
                         timed_out = timeout_scope.cancelled_caught
                     if timed_out:
-                        self.timeouted = True
-                        self.killed = True  # as in execo: a signal was sent (by the timeout)
-                        self._start_termination()
+                        self._expire()
                         await channel.wait()
                 except BaseException:
                     with anyio.CancelScope(shield=True):
@@ -883,20 +883,10 @@ class ProcessBase(Scoped):
                 buf.feed_text(self, "", eof=True)
             self._finish(status)
         except BaseException as e:  # a handler of the user's failed: the group raises it
-            if self._phase != _ENDED:
-                self._phase = _ENDED
-                assert self._ended_event is not None
-                self._ended_event.set()
+            self._start_aborted()
             group.failed(e)
         finally:
             group.ended(self)
-
-    def _batch_expired(self) -> None:
-        """The process's own timeout, run by its group's timer."""
-        if self._phase == _RUNNING and self._group is not None:
-            self.timeouted = True
-            self.killed = True  # as in execo: a signal was sent (by the timeout)
-            self._start_termination()
 
     def _batch_abort(self) -> None:
         """The group is cancelled: kill the process, as a cancelled :meth:`run` does."""
@@ -1169,7 +1159,7 @@ class ProcessGroup(Protocol):
         """Ending a process raised ``error`` (a user's handler): raise it from the group."""
 
     def deadline(self, process: ProcessBase, when: float) -> None:
-        """Call ``process._batch_expired()`` at ``when`` (anyio's clock)."""
+        """Call ``process._expire()`` at ``when`` (anyio's clock)."""
 
 
 def _nothing() -> None:

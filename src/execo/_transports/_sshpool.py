@@ -442,12 +442,11 @@ class SshPool:
         commands on a loaded server (a second between request and end) starts no keepers."""
         if c.keepalive is None or c.closed:
             return
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         c.running[session] = now
         if c.keeper_due is None:
-            c.keeper_due = asyncio.get_running_loop().call_at(
-                now + KEEPER_AFTER, self._keeper_due, c
-            )
+            c.keeper_due = loop.call_at(now + KEEPER_AFTER, self._keeper_due, c)
 
     def command_ended(self, c: _Conn, session: object) -> None:
         c.running.pop(session, None)
