@@ -2,7 +2,7 @@
 parallel Put over scp, Put over asyncssh (SFTP), TaktukPut and execo 2.8.2's Put.
 
 Links. ``LocalCluster.set_netem(host, rate=...)`` puts its qdisc (a token bucket filter,
-``tbf ... burst 32kb latency 400ms``, on a kernel without netem) on the host's ``eth0``,
+``tbf``, on a kernel without netem, its bucket 4 ms of the rate) on the host's ``eth0``,
 inside the host's namespace: it limits only what *leaves* the host. The controller is no
 namespace of its own: it is the address of the cluster's bridge (``exbrK``) in the root
 namespace, and what it sends goes out through the bridge device, then the host's veth, where
@@ -20,8 +20,9 @@ that the tbf actually lets through on this machine.
 
 The limit is ``size * 8 / rate``: the time the file takes on one link; a pipeline adds its
 fill (about a hop's latency per host) and start-up. ChainPut to a single host is run in each
-round as a reference: its excess over the limit is the fixed cost (taktuk start, netcat
-set-up, the final sha256 of each copy) that a chain pays once. Sizes are decimal
+round as a reference: its excess over the limit is the fixed cost (taktuk start, the
+relay's set-up; the relays hash each block as it passes) that a chain pays once. ChainPut
+runs twice: relays started by taktuk (the default, as execo 2.8.2) and over asyncssh. Sizes are decimal
 (1 MB = 10**6 bytes), like rates (1gbit = 10**9 bit/s).
 
 Each run copies the file into ``/tmp/bcast-<runner>/`` of every host (made empty before, by
@@ -42,7 +43,6 @@ import argparse
 import datetime
 import hashlib
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -59,9 +59,9 @@ import trio
 from bench._results import write_section
 from execo import Action, ChainPut, Host, Put, Remote, TaktukPut
 from execo.testbed import LocalCluster
+from execo.testbed._backend import Shaping  # the tbf of LocalCluster.set_netem
 
 PEER_PYTHON = Path(__file__).with_name("_peers") / "venv" / "bin" / "python"  # setup_peers.sh
-TBF = ["burst", "32kb", "latency", "400ms"]  # as LocalCluster.set_netem's tbf
 CHECK_PORT = 5599  # the raw netcat stream of the link check
 
 # Run by the peer virtualenv's python: key, port, file, directory, addresses; prints the
@@ -116,11 +116,10 @@ class Runner:
 
 def bits_per_second(rate: str) -> float:
     """A tc rate (``1gbit``, ``500mbit``, ``100mbps``, ``1000000``) in bit/s."""
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kmgt]?)(bit|bps)?", rate.strip().lower())
-    if m is None:
+    bits = Shaping(rate=rate).bits_per_second()
+    if bits is None:
         raise argparse.ArgumentTypeError(f"not a tc rate: {rate!r}")
-    value = float(m.group(1)) * float(1000 ** " kmgt".index(m.group(2) or " "))
-    return value * 8 if m.group(3) == "bps" else value
+    return bits
 
 
 def machine_cpu() -> float:
@@ -155,6 +154,14 @@ async def timed(b: Bench, action: Action) -> tuple[float, list[str]]:
 
 async def chainput(b: Bench, hosts: list[Host], dest: str) -> tuple[float, list[str]]:
     return await timed(b, ChainPut(hosts, [str(b.data)], dest))
+
+
+async def chainput_asyncssh(b: Bench, hosts: list[Host], dest: str) -> tuple[float, list[str]]:
+    # The relays started over asyncssh instead of taktuk (the data goes the same way).
+    params = {"host_key_policy": "insecure"}
+    return await timed(
+        b, ChainPut(hosts, [str(b.data)], dest, transport="asyncssh", connection_params=params)
+    )
 
 
 async def scp(b: Bench, hosts: list[Host], dest: str) -> tuple[float, list[str]]:
@@ -254,7 +261,7 @@ async def limit_links(cluster: LocalCluster, rate: str) -> None:
     bridge = cluster.state.bridge
     assert bridge is not None
     await trio.run_process(
-        ["tc", "qdisc", "replace", "dev", bridge, "root", "tbf", "rate", rate, *TBF]
+        ["tc", "qdisc", "replace", "dev", bridge, "root", *Shaping(rate=rate).tbf_args()]
     )
 
 
@@ -318,23 +325,26 @@ def report(
             f"| {fmt(m / limit if m is not None else None, '×')} | {fmt(speedup, '×')} "
             f"| {fmt(statistics.median(r.cpu) if r.cpu else None)} |"
         )
-    chain, one = med["chainput"], med["chainput1"]
+    one = med["chainput1"]
     targets = []
-    if chain is not None:
+    for slug, what in [("chainput", "ChainPut"), ("chainput_asyncssh", "ChainPut over asyncssh")]:
+        chain = med[slug]
+        if chain is None:
+            continue
         ratio = chain / limit
         targets.append(
-            f"ChainPut median / limit = {ratio:.2f}× (target ≤ 1.5×: "
+            f"{what} median / limit = {ratio:.2f}× (target ≤ 1.5×: "
             f"{'met' if ratio <= 1.5 else 'missed'})"
         )
         if scp_median is not None:
             speedup = scp_median / chain
             targets.append(
-                f"Put (scp) / ChainPut = {speedup:.2f}× (target ≥ 5×: "
+                f"Put (scp) / {what} = {speedup:.2f}× (target ≥ 5×: "
                 f"{'met' if speedup >= 5 else 'missed'})"
             )
     fill = (
         f" ChainPut to 1 host takes {one:.2f} s, {one - limit:.2f} s over the limit: the "
-        "fixed cost of a chain (start-up, fill, the sha256 of each copy)."
+        "fixed cost of a chain (the relays' start-up, the fill and drain of the pipe)."
         if one is not None
         else ""
     )
@@ -370,6 +380,7 @@ async def bench(args: argparse.Namespace) -> str:
     limit = size * 8 / bits_per_second(args.rate)
     runners = [
         Runner("ChainPut", "chainput", chainput),
+        Runner("ChainPut, relays started over asyncssh", "chainput_asyncssh", chainput_asyncssh),
         Runner("Put (scp)", "scp", scp),
         Runner("Put (asyncssh, SFTP)", "sftp", sftp),
         Runner("TaktukPut", "taktuk", taktukput),

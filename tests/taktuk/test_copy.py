@@ -82,8 +82,15 @@ async def test_put_failures_are_per_host(hosts: list[Host], tmp_path: Path) -> N
     assert all("no such local file" in p.stderr for p in put.processes)
 
 
+# The relay each host runs: Python (found), the shell relay (None: never Python, or an
+# interpreter that is not there); and what starts the relays.
+RELAYS = {"python relay": "python3", "sh relay": None, "no such python": "no-such-python3"}
+
+
+@pytest.mark.parametrize("relay", list(RELAYS))
+@pytest.mark.parametrize("starter", ["taktuk", "asyncssh"])
 async def test_chainput_10mb_to_10_hosts_one_dead(
-    hosts: list[Host], sshd: LoopbackSshd, tmp_path: Path
+    hosts: list[Host], sshd: LoopbackSshd, tmp_path: Path, relay: str, starter: str
 ) -> None:
     data = tmp_path / "payload.bin"
     data.write_bytes(bytes(range(256)) * (10 * 1024 * 1024 // 256))
@@ -91,20 +98,36 @@ async def test_chainput_10mb_to_10_hosts_one_dead(
     chain = [*hosts[:4], dead, *hosts[4:10], hosts[0]]  # a duplicate, removed
     remote = tmp_path / "copies"
     per_host_dirs(remote, chain)
-    c = ChainPut(
-        chain,
-        [str(data)],
-        f"{remote}/{{{{{{host}}}}}}",
-        connection_params=ConnectionParams(chainput_host_retry=2, chainput_try_delay=0.2),
+    params = ConnectionParams(
+        chainput_host_retry=2,
+        chainput_try_delay=0.2,
+        chainput_python=RELAYS[relay],
+        connect_timeout=5,
     )
+    where = f"{remote}/{{{{{{host}}}}}}"
+    c = ChainPut(chain, [str(data)], where, connection_params=params, transport=starter)
     assert len(c.hosts) == 11
     await c.run()
     statuses = {p.host: p.status for p in c.processes if p.host is not None}
     assert statuses.pop(dead) == ProcessStatus.UNREACHABLE
-    assert set(statuses.values()) == {ProcessStatus.OK}
+    failed = [(p.host, p.failure_reason(), p.stderr[-300:]) for p in c.processes if not p.ok]
+    assert set(statuses.values()) == {ProcessStatus.OK}, failed
     assert len(statuses) == 10
     for h in hosts[:10]:
         assert digest(remote / h.address / "payload.bin") == digest(data)
+    relays = [p for p in c.processes if p.host is not None and p.host != dead]
+    python = [("READY (python)" in p.stdout) for p in relays]
+    assert python == [relay == "python relay"] * 10
+    assert all("RECEIVED 10485760" in p.stdout for p in relays)
+
+
+def test_the_relays_hold_no_substitution() -> None:
+    """The relays' sources go inside a Remote's command, which substitutes ``{{...}}``."""
+    from execo._actions._chainput import chainput_python_relay, chainput_script
+    from execo._core._substitution import has_substitutions
+
+    assert not has_substitutions(chainput_python_relay())
+    assert not has_substitutions(chainput_script())
 
 
 async def test_factories_build_the_taktuk_actions(hosts: list[Host], tmp_path: Path) -> None:
@@ -120,16 +143,24 @@ async def test_factories_build_the_taktuk_actions(hosts: list[Host], tmp_path: P
     assert [p.stdout for p in r.processes] == [f"{h.address}\n" for h in hosts[:2]]
 
 
-async def relay_on(host: Host, port: int, size: int, dest: Path, credentials: str) -> SshProcess:
-    """A ChainPut relay alone on ``host`` (as taktuk would start it), end of its chain."""
-    from execo._actions._chainput import chainput_script
+def relay_argv(python: str | None, port: int, size: int, chain: list[str]) -> list[str]:
+    """A ChainPut relay's command line (as ChainPut builds it) with the Python relay where
+    ``python`` is, else the shell relay."""
+    from execo._actions._chainput import _LAUNCH, chainput_python_relay, chainput_script
 
-    argv = ["sh", "-c", chainput_script(), "chainput", "relay", str(port), "/bin/nc.traditional"]
-    argv += ["5", "10", "1", "1", "0.1", str(size), "payload.bin", host.address, str(dest)]
-    relay = SshProcess(
-        "TAKTUK_POSITION=1 " + shlex.join(argv), host, nolog_exit_code=True, timeout=30
+    argv = ["sh", "-c", _LAUNCH, "chainput", python or "", chainput_python_relay()]
+    argv += [chainput_script(), "relay", str(port), "/bin/nc.traditional"]
+    return [*argv, "5", "10", "1", "1", "0.1", str(size), "payload.bin", *chain]
+
+
+async def relay_on(
+    host: Host, port: int, size: int, dest: Path, python: str | None = None
+) -> SshProcess:
+    """A ChainPut relay alone on ``host`` (first of its chain), end of its chain."""
+    argv = relay_argv(python, port, size, [host.address, str(dest)])
+    return SshProcess(
+        "EXECO_CHAINPUT_POSITION=1 " + shlex.join(argv), host, nolog_exit_code=True, timeout=30
     )
-    return relay
 
 
 @pytest.mark.parametrize(
@@ -140,15 +171,20 @@ async def relay_on(host: Host, port: int, size: int, dest: Path, credentials: st
         (b"EXECO-CHAINPUT s3cret\n", b"z" * 100, 5, "not the source's"),
     ],
 )
+@pytest.mark.parametrize("python", ["python3", None])
 async def test_a_relay_refuses_a_stream_not_from_the_chain_and_checks_the_sha256(
-    hosts: list[Host], tmp_path: Path, first_line: bytes, body: bytes, code: int, why: str
+    hosts: list[Host],
+    tmp_path: Path,
+    first_line: bytes,
+    body: bytes,
+    code: int,
+    why: str,
+    python: str | None,
 ) -> None:
     good = b"g" * 100
     dest = tmp_path / "copy.bin"
-    port = 26123 + code * 10 + len(first_line) % 7
-    relay = await relay_on(
-        hosts[0], port, len(good), dest, f"s3cret {hashlib.sha256(good).hexdigest()}"
-    )
+    port = 26123 + code * 10 + len(first_line) % 7 + (python is None)
+    relay = await relay_on(hosts[0], port, len(good), dest, python)
     async with relay:
         await relay.write(f"s3cret {hashlib.sha256(good).hexdigest()}\n")
         assert await relay.expect("^READY", timeout=15)
@@ -159,3 +195,48 @@ async def test_a_relay_refuses_a_stream_not_from_the_chain_and_checks_the_sha256
     assert why in relay.stderr
     if code == 4:
         assert not dest.exists() or dest.read_bytes() == b""  # nothing kept
+
+
+async def test_a_python_relay_keeps_its_copy_when_the_next_host_breaks_off(
+    hosts: list[Host], tmp_path: Path
+) -> None:
+    """The next host reads the header and 64 KiB, then closes: this host's own copy is whole
+    and checked; the forwarding stops with a message (the shell relay's tee would stop
+    both)."""
+    data = bytes(range(256)) * (4 * 1024 * 1024 // 256)
+    dest = tmp_path / "copy.bin"
+    port = 26190
+    me, nxt = hosts[0], hosts[1]
+    argv = relay_argv("python3", port, len(data), [me.address, str(dest), nxt.address, "-"])
+    relay = SshProcess(
+        "EXECO_CHAINPUT_POSITION=1 " + shlex.join(argv), me, nolog_exit_code=True, timeout=30
+    )
+    got = bytearray()
+
+    async def next_host(stream: trio.SocketStream) -> None:
+        while len(got) < 65536:
+            chunk = await stream.receive_some()
+            if not chunk:
+                break
+            got.extend(chunk)
+        await stream.aclose()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await trio.open_tcp_listeners(port, host=nxt.address)
+        nursery.start_soon(trio.serve_listeners, next_host, listeners)
+        async with relay:
+            await relay.write(f"s3cret {hashlib.sha256(data).hexdigest()}\n")
+            assert await relay.expect("^READY", timeout=15)
+            stream = await trio.open_tcp_stream(me.address, port)
+            await stream.send_all(b"EXECO-CHAINPUT s3cret\n")
+            try:
+                for i in range(0, len(data), 1 << 16):
+                    await stream.send_all(data[i : i + (1 << 16)])
+            finally:
+                await stream.aclose()
+        nursery.cancel_scope.cancel()
+    assert relay.exit_code == 0, relay.dump()
+    assert "forwarding to " + nxt.address + " broke" in relay.stderr
+    assert f"RECEIVED {len(data)}" in relay.stdout
+    assert digest(dest) == hashlib.sha256(data).hexdigest()
+    assert got.startswith(b"EXECO-CHAINPUT s3cret\n" + data[:1000])

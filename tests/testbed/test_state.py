@@ -88,6 +88,29 @@ def test_shaping_builds_netem_arguments() -> None:
 
 
 @pytest.mark.parametrize(
+    ("rate", "bits", "burst"),
+    [
+        ("1gbit", 1e9, 500_000),  # 4 ms of the rate: above TCP's 64 KiB segments
+        ("2.5gbit", 2.5e9, 1_250_000),
+        ("100mbps", 8e8, 400_000),  # bytes per second
+        ("1gibit", 2**30, 536_870),
+        ("10mbit", 1e7, 32 * 1024),  # never below 32 KiB
+        (8000, 8000, 32 * 1024),
+        ("8000", 8000, 32 * 1024),  # a bare number is bit/s, as for tc
+        ("12 furlongs", None, 32 * 1024),  # unknown to us: tc's to judge, 32 KiB
+    ],
+)
+def test_a_tbf_bucket_holds_4_ms_of_the_rate(
+    rate: str | int, bits: float | None, burst: int
+) -> None:
+    shaping = Shaping(rate=rate)
+    assert shaping.bits_per_second() == bits
+    args = shaping.tbf_args()
+    assert args[:3] == ["tbf", "rate", shaping.tc_rate()]
+    assert args[args.index("burst") + 1] == str(burst)
+
+
+@pytest.mark.parametrize(
     ("bad", "match"),
     [({"delay": -1.0}, "delay"), ({"loss": 150.0}, "percentage"), ({"rate": 0}, "rate")],
 )

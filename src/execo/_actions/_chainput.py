@@ -1,11 +1,14 @@
-"""ChainPut: broadcast files along a TCP chain (here → h1 → h2 → ...), netcat and taktuk.
+"""ChainPut: broadcast files along a TCP chain (here → h1 → h2 → ...) started by taktuk.
 
-Every host runs a relay (``_chainput.sh``, shipped with the package and passed inline as the
-command, so nothing is copied beforehand and nothing assumes the remote ``/tmp``): it listens
-on the file's port, keeps a copy and forwards the stream to the next host that answers; a
-host that does not answer is skipped after a few tries. The relays run as one
-:class:`~execo.TaktukRemote` per file (one identical command, so taktuk broadcasts it once);
-the local sender starts once every reachable host reports it is listening.
+Every host runs a relay, passed inline as the command (nothing is copied beforehand and
+nothing assumes the remote ``/tmp``): ``_chainput_relay.py`` where the host has Python 3.7 or
+later (``chainput_python``), else ``_chainput.sh`` (sh, netcat, tee, sha256sum), both
+shipped with the package. A relay listens on the file's port, keeps a copy and forwards the
+stream to the next host that answers; a host that does not answer is skipped after a few
+tries. The relays run as one :class:`~execo.TaktukRemote` per file (one identical command, so
+taktuk broadcasts it once), or as a :class:`~execo.Remote` over another transport (each host
+given its position). The local sender, the Python relay's send role run by this
+interpreter, starts once every reachable host reports it is listening.
 
 Each transfer has a secret of its own, given to the relays through their stdin (never on a
 command line) and to the local sender through its environment; the stream starts with it, and
@@ -24,6 +27,7 @@ import random
 import secrets
 import shlex
 import socket
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any, Unpack
@@ -34,18 +38,37 @@ from .._core._config import ConnectionParamsLike, configuration, resolve_connect
 from .._core._host import HostLike, get_unique_hosts_list
 from .._core._process import ProcessBase
 from .._core._substitution import substitute_all
+from .._transports._factories import TransportLike, remote_transport
+from .._transports._taktuk import TaktukTransport
 from ._action import Action, ActionOptions, Local, SequentialActions, _Started
-from ._remote import namespace_for
+from ._remote import Remote, RemoteProcessArgs, namespace_for
 from ._taktuk import TaktukRemote
 
 __all__ = ["ChainPut"]
 
-_READY = r"^READY$"
+_READY = r"^READY\b"  # "READY (python)" from the Python relay
 
 
 def chainput_script() -> str:
-    """The relay script (package data)."""
+    """The shell relay (package data)."""
     return resources.files("execo._actions").joinpath("_chainput.sh").read_text()
+
+
+def chainput_python_relay() -> str:
+    """The Python relay's source (it runs on its own: ``python3 -c <source> ...``)."""
+    return resources.files("execo._actions").joinpath("_chainput_relay.py").read_text()
+
+
+# Run as sh -c LAUNCH chainput PYTHON PYTHON_RELAY SHELL_RELAY ROLE ...: the Python relay
+# where PYTHON (3.7 or later) is found, else the shell relay (PYTHON empty: always).
+_LAUNCH = """py=$1 pysrc=$2 shsrc=$3
+shift 3
+if [ -n "$py" ] && command -v "$py" >/dev/null 2>&1 &&
+    "$py" -c 'import sys; sys.exit(sys.version_info < (3, 7))' </dev/null 2>/dev/null; then
+    exec "$py" -c "$pysrc" "$@"
+fi
+exec sh -c "$shsrc" chainput "$@"
+"""
 
 
 def _sha256(path: str) -> str:
@@ -86,7 +109,7 @@ class _ChainCopy(Action):
 
     def __init__(
         self,
-        relays: TaktukRemote,
+        relays: Remote,
         sender: Local,
         ready_timeout: float,
         drain_timeout: float,
@@ -130,7 +153,8 @@ class ChainPut(SequentialActions):
 
     Every link carries the data at once, so the time hardly grows with the number of hosts
     (scp from here, as :class:`~execo.Put` does, divides the bandwidth among them). Needs
-    netcat-traditional and ``sh`` on every host, and TCP from each host to the next.
+    Python 3.7 or later (``chainput_python``) or netcat-traditional and ``sh`` on every
+    host, and TCP from each host to the next.
     Duplicated hosts are removed. A host that cannot be reached is skipped (the previous
     host forwards to the next one). One port per file, chosen free here from
     ``configuration["port_range"]``; the relays keep their temporary files in the remote
@@ -143,6 +167,10 @@ class ChainPut(SequentialActions):
             host (``{{{host}}}``, ``{{expr}}``).
         connection_params: taktuk, ssh and the ``chainput_*`` / ``nc`` settings.
         namespace: variables for ``{{expr}}``.
+        transport: what starts the relays. None or ``"taktuk"``: one taktuk tree, as execo
+            2.8.2 does; ``"ssh"``, ``"asyncssh"`` or a transport object: one remote command
+            per host over it (with asyncssh, at a fifth of taktuk's start-up CPU on 20
+            hosts). The data never goes through it.
         **options: see :class:`~execo.ActionOptions`.
     """
 
@@ -156,6 +184,7 @@ class ChainPut(SequentialActions):
         *,
         connection_params: ConnectionParamsLike = None,
         namespace: Mapping[str, Any] | None = None,
+        transport: TransportLike = None,
         **options: Unpack[ActionOptions],
     ) -> None:
         if isinstance(local_files, str):
@@ -164,6 +193,7 @@ class ChainPut(SequentialActions):
         self.local_files = [os.fspath(f) for f in local_files]
         self.remote_location = os.fspath(remote_location)
         self.connection_params = connection_params
+        self.transport = remote_transport("taktuk" if transport is None else transport)
         self._namespace = namespace_for([self.remote_location], namespace)
         super().__init__(self._build(), hide_subactions=True, **options)
 
@@ -182,7 +212,8 @@ class ChainPut(SequentialActions):
             params = resolve_connection_params(self.connection_params, host)
             chain += [params.rewritten_address(host.address), dest]
         ports = _free_ports(len(self.local_files), configuration["port_range"])
-        script = chainput_script()
+        launch = ["sh", "-c", _LAUNCH, "chainput", p.chainput_python or ""]
+        launch += [chainput_python_relay(), chainput_script()]
         ready_timeout = 2 * p.connect_timeout + 30
         copies: list[Action] = []
         for path, port in zip(self.local_files, ports, strict=True):
@@ -198,22 +229,13 @@ class ChainPut(SequentialActions):
                 str(p.chainput_try_delay),
                 str(size),
             ]
-            relay = ["sh", "-c", script, "chainput", "relay", str(port), *common]
-            relay += [os.path.basename(path.rstrip("/")), *chain]
-            send = ["sh", "-c", script, "chainput", "send", str(port), *common, path, *chain]
+            relay = [*launch, "relay", str(port), *common, os.path.basename(path.rstrip("/"))]
+            relay += chain
+            # The sender is this interpreter: the Python relay's send role (sendfile).
+            send = [sys.executable, "-c", chainput_python_relay(), "send", str(port), *common]
+            send += [path, *chain]
             name = os.path.basename(path.rstrip("/"))
-            relays = TaktukRemote(
-                shlex.join(relay),
-                self.hosts,
-                connection_params=self.connection_params,
-                namespace={},
-                name=f"chainput relay {name}",
-                process_args={
-                    "ignore_expect_fail": True,
-                    "nolog_expect_fail": True,
-                    "name": f"chainput relay {name}",
-                },
-            )
+            relays = self._relays(shlex.join(relay), f"chainput relay {name}")
             sender = Local(
                 send,
                 name=f"chainput send {name}",
@@ -225,6 +247,34 @@ class ChainPut(SequentialActions):
             drain = p.chainput_nc_server_timeout
             copies.append(_ChainCopy(relays, sender, ready_timeout, drain, f"{secret} {digest}"))
         return copies
+
+    def _relays(self, cmd: str, name: str) -> Remote:
+        """The relays: one taktuk tree (the same command everywhere, each relay finds its
+        position in ``$TAKTUK_POSITION``), or one command per host with its position."""
+        args: RemoteProcessArgs = {
+            "ignore_expect_fail": True,
+            "nolog_expect_fail": True,
+            "name": name,
+        }
+        if isinstance(self.transport, TaktukTransport):
+            return TaktukRemote(
+                cmd,
+                self.hosts,
+                connection_params=self.connection_params,
+                namespace={},
+                name=name,
+                process_args=args,
+            )
+        positions = list(range(1, len(self.hosts) + 1))
+        return Remote(
+            "EXECO_CHAINPUT_POSITION={{chainput_position}} " + cmd,
+            self.hosts,
+            connection_params=self.connection_params,
+            namespace={"chainput_position": positions},
+            transport=self.transport,
+            name=name,
+            process_args=args,
+        )
 
     def _reset_processes(self) -> None:
         self.actions = self._build()

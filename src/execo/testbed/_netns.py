@@ -382,8 +382,7 @@ class NetnsBackend(Backend):
                     "sch_netem): delay and loss cannot be emulated; rate alone can (tbf)"
                 ) from e
             # A rate limit alone: the token bucket filter does it without netem.
-            tbf = ["tbf", "rate", str(shaping.tc_rate()), "burst", "32kb", "latency", "400ms"]
-            run_tool([*base, "replace", "dev", "eth0", "root", *tbf])
+            run_tool([*base, "replace", "dev", "eth0", "root", *shaping.tbf_args()])
 
     # -------------------------------------------------------------- teardown
 
