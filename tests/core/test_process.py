@@ -18,6 +18,7 @@ from execo import (
     ProcessLifecycleHandler,
     ProcessStatus,
     Stream,
+    configuration,
 )
 
 
@@ -282,3 +283,31 @@ async def test_stats_and_dump() -> None:
 async def test_env_is_added_not_replaced() -> None:
     p = await Process("echo $PATH", shell=True, env={"X": "1"}).run()
     assert p.stdout.strip() == os.environ["PATH"]
+
+
+async def test_the_log_level_is_applied_at_each_start_and_set_only_when_it_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Logger.setLevel`` clears the cache of every logger of the program: a start calls it
+    only when ``configuration["log_level"]`` differs from the execo logger's level."""
+    execo_logger = logging.getLogger("execo")
+    calls: list[int] = []
+    real = execo_logger.setLevel
+
+    def counting(level: int | str) -> None:
+        calls.append(logging.getLevelName(level) if isinstance(level, str) else level)
+        real(level)
+
+    real(logging.WARNING)
+    monkeypatch.setattr(execo_logger, "setLevel", counting)
+    configuration["log_level"] = logging.INFO
+    for _ in range(3):
+        await Process("true").run()
+    assert execo_logger.level == logging.INFO
+    assert calls == [logging.INFO]
+    configuration["log_level"] = "DEBUG"
+    await Process("true").run()
+    await Process("true").run()
+    assert execo_logger.level == logging.DEBUG
+    assert calls == [logging.INFO, logging.DEBUG]
+    real(logging.WARNING)

