@@ -22,8 +22,8 @@ The limit is ``size * 8 / rate``: the time the file takes on one link; a pipelin
 fill (about a hop's latency per host) and start-up. ChainPut to a single host is run in each
 round as a reference: its excess over the limit is the fixed cost (taktuk start, the
 relay's set-up; the relays hash each block as it passes) that a chain pays once. ChainPut
-runs twice: relays started by taktuk (the default, as execo 2.8.2) and over asyncssh. Sizes are decimal
-(1 MB = 10**6 bytes), like rates (1gbit = 10**9 bit/s).
+runs twice: relays started by taktuk (the default, as execo 2.8.2) and over asyncssh.
+Sizes are decimal (1 MB = 10**6 bytes), like rates (1gbit = 10**9 bit/s).
 
 Each run copies the file into ``/tmp/bcast-<runner>/`` of every host (made empty before, by
 one ``Remote``); afterwards one ``Remote`` reads each copy's size and sha256 (a missing or
