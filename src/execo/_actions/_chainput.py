@@ -232,7 +232,8 @@ class ChainPut(SequentialActions):
             relay = [*launch, "relay", str(port), *common, os.path.basename(path.rstrip("/"))]
             relay += chain
             # The sender is this interpreter: the Python relay's send role (sendfile).
-            send = [sys.executable, "-c", chainput_python_relay(), "send", str(port), *common]
+            python = sys.executable or "python3"  # empty in some embedded interpreters
+            send = [python, "-c", chainput_python_relay(), "send", str(port), *common]
             send += [path, *chain]
             name = os.path.basename(path.rstrip("/"))
             relays = self._relays(shlex.join(relay), f"chainput relay {name}")
