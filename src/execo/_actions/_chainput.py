@@ -103,7 +103,8 @@ def _free_ports(count: int, port_range: tuple[int, int]) -> list[int]:
 
 
 class _ChainCopy(Action):
-    """One file along the chain: the relays (a TaktukRemote), then the local sender."""
+    """One file along the chain: the relays (a TaktukRemote or a Remote), then the local
+    sender."""
 
     _kind = "ChainPutFile"
 
@@ -133,7 +134,7 @@ class _ChainCopy(Action):
     async def _body(self, status: _Started) -> None:
         status.ensure_started()
         async with self.relays:
-            # Through stdin (taktuk's input, never a command line): what each relay checks.
+            # Through stdin (never a command line): what each relay checks.
             await self.relays.write(self._credentials + "\n")
             ready = await self.relays.expect(_READY, timeout=self.ready_timeout)
             if any(found for _, found in ready):
@@ -212,8 +213,9 @@ class ChainPut(SequentialActions):
             params = resolve_connection_params(self.connection_params, host)
             chain += [params.rewritten_address(host.address), dest]
         ports = _free_ports(len(self.local_files), configuration["port_range"])
+        python_relay = chainput_python_relay()
         launch = ["sh", "-c", _LAUNCH, "chainput", p.chainput_python or ""]
-        launch += [chainput_python_relay(), chainput_script()]
+        launch += [python_relay, chainput_script()]
         ready_timeout = 2 * p.connect_timeout + 30
         copies: list[Action] = []
         for path, port in zip(self.local_files, ports, strict=True):
@@ -233,7 +235,7 @@ class ChainPut(SequentialActions):
             relay += chain
             # The sender is this interpreter: the Python relay's send role (sendfile).
             python = sys.executable or "python3"  # empty in some embedded interpreters
-            send = [python, "-c", chainput_python_relay(), "send", str(port), *common]
+            send = [python, "-c", python_relay, "send", str(port), *common]
             send += [path, *chain]
             name = os.path.basename(path.rstrip("/"))
             relays = self._relays(shlex.join(relay), f"chainput relay {name}")

@@ -202,7 +202,6 @@ def keep_and_forward(
             say("forwarding to " + nxt_host + " broke at once: " + str(e))
             nxt.close()
             nxt = None
-    kept = fd is not None
     digest = hashlib.sha256()
     got = 0
     buf = bytearray(BLOCK)
@@ -240,7 +239,6 @@ def keep_and_forward(
                     say("writing " + dest + " broke after " + str(got) + " bytes: " + str(e))
                     os.close(fd)
                     fd = None
-                    kept = False
             digest.update(block)
     finally:
         if nxt is not None:
@@ -251,7 +249,7 @@ def keep_and_forward(
             nxt.close()
         if fd is not None:
             os.close(fd)
-    if not kept:
+    if fd is None:  # it could not be opened, or a write failed
         say("no complete copy at " + dest)
         return 3
     if got != args.size:
