@@ -273,6 +273,28 @@ async def test_capture_off_keeps_handlers() -> None:
             await q.expect("hi")
 
 
+
+async def test_handlers_and_capture_are_attributes_read_at_the_start() -> None:
+    """FEATURES §1.7: every parameter is a mutable attribute; handlers appended (or capture
+    turned off) after the construction take effect at the next start."""
+    got: list[str] = []
+    p = Process("echo hi; echo err >&2", shell=True)
+    p.stdout_handlers.append(got.append)
+    p.stderr_handlers.append(lambda line: got.append("E:" + line))
+    p.default_stdout_handler = False
+    await p.run()
+    assert sorted(got) == ["E:err", "hi"] and p.stdout == "" and p.stderr == "err\n"
+    p.reset()
+    p.stdout_handlers.clear()
+    p.default_stdout_handler = True
+    await p.run()
+    assert sorted(got) == ["E:err", "E:err", "hi"] and p.stdout == "hi\n"
+    q = Process("true")
+    q.stdout_handlers.append(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="output handler 42"):
+        await q.run()
+    assert not q.started
+
 async def test_stats_and_dump() -> None:
     p = await Process("echo out; echo err >&2; exit 1", shell=True, nolog_exit_code=True).run()
     s = p.stats()

@@ -158,7 +158,7 @@ class FedSource:
     can_push = True
 
     def __init__(self) -> None:
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes] | None = None  # made by the first chunk nobody takes
         self._eof = False
         self._event: anyio.Event | None = None
         self._consumer: Callable[[bytes], None] | None = None
@@ -169,7 +169,10 @@ class FedSource:
             if self._consumer is not None:
                 self._consumer(data)
             elif not self._stopped:
-                self._chunks.append(data)
+                if self._chunks is None:
+                    self._chunks = [data]
+                else:
+                    self._chunks.append(data)
                 self._wake()
 
     def close(self) -> None:
@@ -184,7 +187,7 @@ class FedSource:
         """Push every chunk to ``consumer`` from now on (what was fed already, at once)."""
         if self._chunks:
             data = b"".join(self._chunks)
-            self._chunks.clear()
+            self._chunks = None
             consumer(data)
         self._consumer = consumer
         if self._eof:
@@ -207,6 +210,5 @@ class FedSource:
             if self._event is None:
                 self._event = anyio.Event()
             await self._event.wait()
-        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-        self._chunks.clear()
-        return data
+        chunks, self._chunks = self._chunks, None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -10,7 +10,7 @@ import codecs
 import enum
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, Any, Protocol
 
 import anyio
@@ -193,14 +193,23 @@ class StreamBuffer:
         "stream",
     )
 
-    def __init__(self, stream: Stream, encoding: str, errors: str, capture: bool = True) -> None:
+    def __init__(
+        self,
+        stream: Stream,
+        encoding: str,
+        errors: str,
+        capture: bool = True,
+        sinks: Sequence[Sink] = (),
+    ) -> None:
         self.stream = stream
         self.capture = capture
-        self.sinks: list[Sink] = []
+        self.sinks: Sequence[Sink] = sinks
         self._encoding = encoding
         self._errors = errors
         self._decoder: codecs.IncrementalDecoder | None = None  # made by the first bytes
-        self._chunks: list[str] = []
+        # The list is made by the first text: most commands of a large action print nothing
+        # but what the transport strips.
+        self._chunks: list[str] | tuple[()] = ()
         self._length = 0
         self._joined = ""
         self._joined_count = 0
@@ -211,7 +220,7 @@ class StreamBuffer:
         self._encoding = encoding
         self._errors = errors
         self._decoder = None
-        self._chunks = []
+        self._chunks = ()
         self._length = 0
         self._joined = ""
         self._joined_count = 0
@@ -232,7 +241,10 @@ class StreamBuffer:
         if self.eof:
             return
         if text and self.capture:
-            self._chunks.append(text)
+            if self._chunks:
+                self._chunks.append(text)
+            else:
+                self._chunks = [text]
             self._length += len(text)
         if eof:
             self.eof = True
@@ -268,4 +280,4 @@ class StreamBuffer:
 
     def chunks_from(self, index: int) -> tuple[list[str], int]:
         """The chunks from ``index`` on, and the next index (for incremental readers)."""
-        return self._chunks[index:], len(self._chunks)
+        return list(self._chunks[index:]), len(self._chunks)

@@ -296,14 +296,10 @@ class ProcessBase(Scoped):
         )
         self.stdout_handlers: list[OutputHandlerSpec] = list(options.get("stdout_handlers", ()))
         self.stderr_handlers: list[OutputHandlerSpec] = list(options.get("stderr_handlers", ()))
-        self._sinks = {
-            STDOUT: [make_sink(h) for h in self.stdout_handlers],
-            STDERR: [make_sink(h) for h in self.stderr_handlers],
-        }
-        self._capture = {
-            STDOUT: options.get("default_stdout_handler", True),
-            STDERR: options.get("default_stderr_handler", True),
-        }
+        for spec in (*self.stdout_handlers, *self.stderr_handlers):
+            make_sink(spec)  # a handler of no known kind is refused here, naming itself
+        self.default_stdout_handler: bool = options.get("default_stdout_handler", True)
+        self.default_stderr_handler: bool = options.get("default_stderr_handler", True)
         self._name = options.get("name")
         self.host: Host | None = None
         self._in_action = False  # set by the action that runs it: it logs the summary
@@ -333,15 +329,15 @@ class ProcessBase(Scoped):
         self._ended_event: anyio.Event | None = None
         self._started_event: anyio.Event | None = None
         self._terminating = False
+        self._kill_over = False  # the kill that _terminating started has finished
         self._kill_error_seen: str | None = None
         self._kill_done: anyio.Event | None = None
         self._group: ProcessGroup | None = None
         self._exit_status: ExitStatus | None = None
         self._buffers = {
-            s: StreamBuffer(s, encoding, errors, capture=self._capture[s]) for s in (STDOUT, STDERR)
+            STDOUT: StreamBuffer(STDOUT, encoding, errors, self.default_stdout_handler),
+            STDERR: StreamBuffer(STDERR, encoding, errors, self.default_stderr_handler),
         }
-        for s, buf in self._buffers.items():
-            buf.sinks = self._sinks[s]
         self._expect_cursor: dict[Stream, int] = {}
 
     @property
@@ -450,8 +446,10 @@ class ProcessBase(Scoped):
         """
         if self._phase == _NOT_STARTED:
             raise ExecoUsageError(f"{self.name}: wait() on a process that was never started")
-        if self._ended_event is None:
+        if self._phase == _ENDED:
             return self
+        if self._ended_event is None:
+            self._ended_event = anyio.Event()
         with anyio.move_on_after(timeout):
             await self._ended_event.wait()
         return self
@@ -467,8 +465,7 @@ class ProcessBase(Scoped):
             ValueError: ``sig`` is not a signal number (nothing is sent).
         """
         sig = check_signal(sig)
-        if self._phase == _STARTING and self._started_event is not None:
-            await self._started_event.wait()
+        await self._until_started()
         if self._phase != _RUNNING:
             return self
         self.killed = True
@@ -484,8 +481,7 @@ class ProcessBase(Scoped):
             ValueError: ``sig`` is not a signal number.
         """
         sig = check_signal(sig)
-        if self._phase == _STARTING and self._started_event is not None:
-            await self._started_event.wait()
+        await self._until_started()
         if self._phase != _RUNNING or self._channel is None:
             return
         await self._channel.signal(sig)
@@ -523,6 +519,7 @@ class ProcessBase(Scoped):
                     self.forced_kill = True
                 self._note_kill_error()
         finally:
+            self._kill_over = True
             if self._kill_done is not None:
                 self._kill_done.set()
             if self._exit_status is not None:
@@ -715,21 +712,52 @@ class ProcessBase(Scoped):
     def _enter_start(self) -> None:
         if self._phase != _NOT_STARTED:
             raise ExecoUsageError(f"{self.name}: already started; reset() it to run it again")
+        # The handlers and the capture are read now (attributes the user may change until
+        # the start); a handler of no known kind is refused before anything starts.
+        for buf, handlers, capture in (
+            (self._buffers[STDOUT], self.stdout_handlers, self.default_stdout_handler),
+            (self._buffers[STDERR], self.stderr_handlers, self.default_stderr_handler),
+        ):
+            buf.sinks = [make_sink(h) for h in handlers] if handlers else ()
+            buf.capture = capture
         ensure_log_setup()
         self._phase = _STARTING
-        self._ended_event = anyio.Event()
-        self._started_event = anyio.Event()
-        self._kill_done = anyio.Event()
+        # Its events (started, ended, kill done) are made by their first waiter: most
+        # processes of a large action are never waited for one by one.
+
+    async def _until_started(self) -> None:
+        if self._phase == _STARTING:
+            if self._started_event is None:
+                self._started_event = anyio.Event()
+            await self._started_event.wait()
+
+    async def _until_killed(self) -> None:
+        """Wait for the end of the kill that ``_terminating`` started."""
+        if not self._kill_over:
+            if self._kill_done is None:
+                self._kill_done = anyio.Event()
+            await self._kill_done.wait()
+
+    def _set_started(self) -> None:
+        event, self._started_event = self._started_event, None
+        if event is not None:
+            event.set()
+
+    def _set_ended(self) -> None:
+        """Wake the waiters of the end; an ended process keeps no event (it may be kept
+        for long, in its action's report)."""
+        started, ended, killed = self._started_event, self._ended_event, self._kill_done
+        self._ended_event = self._started_event = self._kill_done = None
+        for event in (started, ended, killed):
+            if event is not None:
+                event.set()
 
     def _start_aborted(self) -> None:
         """The run (or the end of a batched process) was left by an exception before the
         process ended: it has ended."""
         if self._phase != _ENDED:
             self._phase = _ENDED
-            assert self._started_event is not None
-            assert self._ended_event is not None
-            self._started_event.set()
-            self._ended_event.set()
+            self._set_ended()
 
     async def _run_channel(self, task_status: anyio.abc.TaskStatus[Self]) -> None:
         channel = await self._spawn_channel(task_status)
@@ -739,7 +767,6 @@ class ProcessBase(Scoped):
     async def _spawn_channel(self, task_status: anyio.abc.TaskStatus[Self]) -> Channel | None:
         """Start the command: the channel, or None when it could not be started (the process
         has then ended, with its error)."""
-        assert self._started_event is not None
         for buf in self._buffers.values():
             for sink in buf.sinks:
                 sink.open()
@@ -757,7 +784,7 @@ class ProcessBase(Scoped):
         self.pid = self._channel.pid
         self.start_date = time.time()
         self._phase = _RUNNING
-        self._started_event.set()
+        self._set_started()
         for h in self.lifecycle_handlers:
             _call_handler(h.start, self)
         task_status.started(self)
@@ -765,7 +792,6 @@ class ProcessBase(Scoped):
 
     async def _supervise(self, channel: Channel) -> None:
         """Follow a started command until it has ended: output, timeout, kill, the end."""
-        assert self._kill_done is not None
         # Output keeps flowing while the process is being killed (a remote transport may need
         # a line from it to kill the remote side): the pumps are shielded from outside
         # cancellation and stopped explicitly, once the process is gone and drained. A
@@ -794,13 +820,13 @@ class ProcessBase(Scoped):
                         if not self._terminating:
                             self._terminating = True
                             await self._terminate()
-                        await self._kill_done.wait()
+                        await self._until_killed()
                         await self._drain(pumps_done, pump_scopes)
                     raise
                 finally:
                     self._tg = None
                 if self._terminating:
-                    await self._kill_done.wait()
+                    await self._until_killed()
                 await self._drain(pumps_done, pump_scopes)
         finally:
             for scope in pump_scopes:
@@ -864,7 +890,7 @@ class ProcessBase(Scoped):
     def _channel_exited(self, status: ExitStatus) -> None:
         """The channel's end (a callback of the transport, outside any task)."""
         self._exit_status = status
-        if self._terminating and self._kill_done is not None and not self._kill_done.is_set():
+        if self._terminating and not self._kill_over:
             return  # the kill in progress ends the process when it is done
         self._end_batched()
 
@@ -938,15 +964,7 @@ class ProcessBase(Scoped):
 
     def _consumer(self, buf: Any, ended: Callable[[], None]) -> Callable[[bytes], None]:
         """What a pushing source calls with each chunk (``b""``: its end)."""
-
-        def consume(data: bytes) -> None:
-            if data:
-                buf.feed_bytes(self, data)
-            else:
-                buf.feed_bytes(self, b"", eof=True)
-                ended()
-
-        return consume
+        return _Consumer(self, buf, ended)
 
     async def _pump(self, s: Stream, source: Any) -> None:
         buf = self._buffers[s]
@@ -965,8 +983,7 @@ class ProcessBase(Scoped):
         self.error_reason = describe_start_error(e)
         self.start_date = time.time()
         self._phase = _RUNNING
-        if self._started_event is not None:
-            self._started_event.set()
+        self._set_started()
         for h in self.lifecycle_handlers:
             _call_handler(h.start, self)
         for buf in self._buffers.values():
@@ -979,14 +996,10 @@ class ProcessBase(Scoped):
         self._on_exit(status)
         self.end_date = time.time()
         self._phase = _ENDED
-        for sink_list in self._sinks.values():
-            for sink in sink_list:
+        for buf in self._buffers.values():
+            for sink in buf.sinks:
                 sink.close()
-        assert self._ended_event is not None
-        self._ended_event.set()
-        # An ended process may be kept for long (its action's report): its events are done
-        # with (wait() returns at once once ended; those waiting hold the event they wait on).
-        self._ended_event = self._started_event = self._kill_done = None
+        self._set_ended()
         self._log_end()
         for h in self.lifecycle_handlers:
             _call_handler(h.end, self)
@@ -1078,7 +1091,7 @@ class ProcessBase(Scoped):
             what += " (expect failed)"
         if self.write_error:
             what += " (write failed)"
-        last = self.stderr.strip().splitlines()[-1:] if self._capture[STDERR] else []
+        last = self.stderr.strip().splitlines()[-1:] if self._buffers[STDERR].capture else []
         if last and not self.error_reason:
             what += f" — stderr: {last[0][:200]!r}"
         return what
@@ -1164,3 +1177,26 @@ class ProcessGroup(Protocol):
 
 def _nothing() -> None:
     pass
+
+
+class _Consumer:
+    """What a pushing source calls with each chunk of one stream (``b""``: its end).
+
+    An object rather than a closure: one object per stream instead of a function, its
+    cells and their tuple, and what a large action keeps alive the garbage collector
+    scans again at each full collection.
+    """
+
+    __slots__ = ("_buf", "_ended", "_process")
+
+    def __init__(self, process: ProcessBase, buf: StreamBuffer, ended: Callable[[], None]) -> None:
+        self._process = process
+        self._buf = buf
+        self._ended = ended
+
+    def __call__(self, data: bytes) -> None:
+        if data:
+            self._buf.feed_bytes(self._process, data)
+        else:
+            self._buf.feed_bytes(self._process, b"", eof=True)
+            self._ended()

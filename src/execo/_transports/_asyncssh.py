@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import signal as _signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -44,7 +45,7 @@ class _Base:
         self._pool = pool
         self._key = key
         self._status: ExitStatus | None = None
-        self._exited = anyio.Event()
+        self._exited: anyio.Event | None = None  # made by the first waiter
         self.info = info
         self._task: asyncio.Task[None] | None = None
         self._aborted = False
@@ -79,7 +80,9 @@ class _Base:
             self.info.start_error = start_error
         self._end_streams()
         self._status = status
-        self._exited.set()
+        exited, self._exited = self._exited, None
+        if exited is not None:
+            exited.set()
         notify, self._on_exit = self._on_exit, None
         if notify is not None:
             notify(status)
@@ -99,8 +102,16 @@ class _Base:
         if self._task is not None:
             self._task.cancel()
 
+    async def _until_exited(self) -> None:
+        if self._status is None:
+            if self._exited is None:
+                self._exited = anyio.Event()
+            await self._exited.wait()
+        else:
+            await anyio.lowlevel.checkpoint()
+
     async def wait(self) -> ExitStatus:
-        await self._exited.wait()
+        await self._until_exited()
         assert self._status is not None
         return self._status
 
@@ -109,7 +120,7 @@ class _Base:
 
     async def _cancel_driver(self) -> None:
         self._pool.bridge.to_loop(self._abort)
-        await self._exited.wait()
+        await self._until_exited()
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -122,8 +133,7 @@ class _Session(asyncssh.SSHClientSession[bytes]):
         self._channel = channel
         self._conn = conn
         self._started = False
-        self._writable = asyncio.Event()
-        self._writable.set()
+        self._writable: asyncio.Event | None = None  # None: writable (made when paused)
         self.exit_status: int | None = None
         self.exit_signal: int | None = None
         self.lost: Exception | None = None
@@ -151,10 +161,13 @@ class _Session(asyncssh.SSHClientSession[bytes]):
             self.exit_signal = int(_signal.SIGTERM)
 
     def pause_writing(self) -> None:
+        if self._writable is None:
+            self._writable = asyncio.Event()
         self._writable.clear()
 
     def resume_writing(self) -> None:
-        self._writable.set()
+        if self._writable is not None:
+            self._writable.set()
 
 
 class AsyncsshChannel(_Base):
@@ -191,26 +204,11 @@ class AsyncsshChannel(_Base):
         refused: str | None = None
         try:
             slot = await self._pool.fanout_slot()
-            async with contextlib.AsyncExitStack() as stack:
-                if slot is not None:
-                    await stack.enter_async_context(slot)
-                (chan, session), conn = await self._pool.session(self._key, self._open_session)
-                self._conn = conn
-                stack.callback(self._pool.release, conn)
-                self._chan, self._session = chan, session
-                self._opened.set_result(True)
-                if not self._stdin:
-                    chan.write_eof()
-                await chan.wait_closed()
-                if session.exit_status is not None:
-                    status = ExitStatus(session.exit_status, None)
-                elif session.exit_signal is not None:
-                    status = ExitStatus(None, session.exit_signal)
-                else:  # as OpenSSH's client: 255, and here the reason
-                    why = describe_connect_error(session.lost) if session.lost else "closed"
-                    self._pool.bridge.to_host(
-                        self._failed_after_open, f"ended without an exit status ({why})"
-                    )
+            if slot is None:
+                status = await self._run_session()
+            else:
+                async with slot:
+                    status = await self._run_session()
         except asyncio.CancelledError:
             status = ExitStatus(None, int(_signal.SIGTERM))
             if self._chan is not None:
@@ -233,6 +231,27 @@ class AsyncsshChannel(_Base):
             self._chan = self._session = self._conn = None
             self._task = self._opened = None
 
+    async def _run_session(self) -> ExitStatus:  # asyncio side
+        (chan, session), conn = await self._pool.session(self._key, self._open_session)
+        self._conn = conn
+        try:
+            assert self._opened is not None
+            self._chan, self._session = chan, session
+            self._opened.set_result(True)
+            if not self._stdin:
+                chan.write_eof()
+            await chan.wait_closed()
+        finally:
+            self._pool.release(conn)
+        if session.exit_status is not None:
+            return ExitStatus(session.exit_status, None)
+        if session.exit_signal is not None:
+            return ExitStatus(None, session.exit_signal)
+        # As OpenSSH's client: 255, and here the reason.
+        why = describe_connect_error(session.lost) if session.lost else "closed"
+        self._pool.bridge.to_host(self._failed_after_open, f"ended without an exit status ({why})")
+        return ExitStatus(255, None)
+
     def _failed_after_open(self, reason: str) -> None:  # host side
         self.info.error = f"the SSH session failed: {reason}"
 
@@ -251,7 +270,7 @@ class AsyncsshChannel(_Base):
                 registry=c.heartbeat if c.keeping else None,
             )
         chan, session = await c.conn.create_session(
-            lambda: _Session(self, c),
+            functools.partial(_Session, self, c),
             command,
             term_type="xterm" if self._pty else None,
             request_pty=self._pty,
@@ -274,7 +293,8 @@ class AsyncsshChannel(_Base):
         if chan is None or session is None or chan.is_closing():
             raise BrokenPipeError("the session is closed")
         chan.write(data)
-        await session._writable.wait()
+        if session._writable is not None:
+            await session._writable.wait()
 
     async def close_stdin(self) -> None:
         if self._stdin and self._status is None:
@@ -309,7 +329,7 @@ class AsyncsshChannel(_Base):
 
     async def terminate(self, grace: float, sig: int = _signal.SIGTERM) -> bool:
         if not await self._pool.call(self._abort_unless_opening):
-            await self._exited.wait()  # never got as far as starting the command
+            await self._until_exited()  # never got as far as starting the command
             return False
         name = _signal.Signals(check_signal(sig)).name.removeprefix("SIG")
         self._pool.bridge.to_loop(self._send_signal, name)  # fast path (sshd >= 7.9)
@@ -322,7 +342,7 @@ class AsyncsshChannel(_Base):
         )
         if self.info.remote_pid is not None and self._status is None:
             with anyio.move_on_after(min(grace, 2.0)):
-                await self._exited.wait()
+                await self._until_exited()
         if self._status is None:
             await self._cancel_driver()
         return forced

@@ -438,7 +438,7 @@ class RemoteCommand:
 class _Filtered:
     """A source with the marker stripped and/or its tail kept."""
 
-    __slots__ = ("_command", "_marker", "_raw", "_tail")
+    __slots__ = ("_command", "_consumer", "_marker", "_raw", "_tail")
 
     def __init__(
         self, command: RemoteCommand, raw: ByteSource, *, marker: bool, tail: bool
@@ -447,6 +447,7 @@ class _Filtered:
         self._raw = raw
         self._marker = marker
         self._tail = tail
+        self._consumer: Callable[[bytes], None] | None = None
 
     async def read(self) -> bytes:
         while True:
@@ -469,12 +470,14 @@ class _Filtered:
         return bool(getattr(self._raw, "can_push", False))
 
     def subscribe(self, consumer: Callable[[bytes], None]) -> None:
-        def filtered(data: bytes) -> None:
-            out = self._filter(data)
-            if out or not data:
-                consumer(out)
+        self._consumer = consumer
+        cast("PushSource", self._raw).subscribe(self._push)
 
-        cast("PushSource", self._raw).subscribe(filtered)
+    def _push(self, data: bytes) -> None:
+        out = self._filter(data)
+        if (out or not data) and self._consumer is not None:
+            self._consumer(out)
 
     def unsubscribe(self) -> None:
+        self._consumer = None
         cast("PushSource", self._raw).unsubscribe()

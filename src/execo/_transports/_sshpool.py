@@ -46,6 +46,7 @@ from .._core._errors import ExecoUsageError
 from .._core._local import raise_nofile_limit
 from .._core._secret import Secret
 from ._bridge import Bridge, open_bridge
+from ._corked import CORKED
 from ._remote_command import Watchdog, keeper_command
 from ._sshtarget import (
     CIPHERS,
@@ -601,13 +602,16 @@ class SshPool:
     ) -> _Conn:
         options = self._options(key, known)
         user: dict[str, str] = {"username": key.user} if key.user else {}
+        # A plain TCP connection gets its small writes corked (see _corked); through a jump
+        # host, or where an ssh_config could name a proxy, asyncssh connects as it would.
+        via: object = tunnel if tunnel is not None or key.ssh_config else CORKED
         for attempt in range(_DROP_RETRIES + 1):
             try:
                 async with limiter, all_handshakes:
                     conn = await asyncssh.connect(
                         key.host,
                         key.port or (),
-                        tunnel=tunnel,
+                        tunnel=via,
                         config=[key.ssh_config] if key.ssh_config else None,
                         options=options,
                         client_factory=lambda: client,
