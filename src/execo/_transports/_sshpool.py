@@ -32,6 +32,7 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import heapq
 import os
 import secrets
 from collections.abc import Awaitable, Callable
@@ -167,9 +168,10 @@ class _Conn:
         self.keeper: asyncssh.SSHClientChannel[bytes] | None = None
         # The keeper starts once a command of this connection has run for KEEPER_AFTER
         # seconds (see SshPool.command_started): short commands never need one. running:
-        # the sessions whose command has started, with when, oldest first.
+        # the sessions whose command has started, with when, oldest first; checked: the
+        # pool is due to look at them (the connection is in its heap of checks).
         self.keepalive: float | None = None
-        self.keeper_due: asyncio.TimerHandle | None = None
+        self.checked = False
         self.running: dict[object, float] = {}
         self.beat_every = 0.0
         self.next_beat = 0.0
@@ -263,6 +265,11 @@ class SshPool:
         self._fd_seen = 0  # descriptors found at the last listing of /proc/self/fd
         self._fd_since = 0  # connects allowed since that listing
         self._beater: asyncio.Future[None] | None = None
+        # When to look at which connection's running commands (see command_started): one
+        # timer for the pool, not one per connection and command.
+        self._checks: list[tuple[float, int, _Conn]] = []
+        self._checks_made = 0
+        self._check_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self._nofile = 0  # the soft limit on open files, read when the pool opens
         self._connecting = 0  # handshakes in flight over every target
@@ -341,6 +348,10 @@ class SshPool:
             keeper.cancel()
         self._tasks.clear()
         self._beater = None
+        if self._check_timer is not None:
+            self._check_timer.cancel()
+            self._check_timer = None
+        self._checks.clear()
         conns = [c for t in self._targets.values() for c in t.conns]
         for t in self._targets.values():
             for task in list(t.connecting):
@@ -443,27 +454,51 @@ class SshPool:
         commands on a loaded server (a second between request and end) starts no keepers."""
         if c.keepalive is None or c.closed:
             return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = asyncio.get_running_loop().time()
         c.running[session] = now
-        if c.keeper_due is None:
-            c.keeper_due = loop.call_at(now + KEEPER_AFTER, self._keeper_due, c)
+        if not c.checked:
+            self._check_at(now + KEEPER_AFTER, c)
 
     def command_ended(self, c: _Conn, session: object) -> None:
         c.running.pop(session, None)
 
-    def _keeper_due(self, c: _Conn) -> None:
+    def _check_at(self, when: float, c: _Conn) -> None:
+        c.checked = True
+        self._checks_made += 1
+        heapq.heappush(self._checks, (when, self._checks_made, c))
+        self._arm_checks()
+
+    def _arm_checks(self) -> None:
+        """The timer at the first check due (moved earlier if need be)."""
+        if not self._checks:
+            return
+        first, timer = self._checks[0][0], self._check_timer
+        if timer is None or first < timer.when():
+            if timer is not None:
+                timer.cancel()
+            self._check_timer = asyncio.get_running_loop().call_at(first, self._run_checks)
+
+    def _run_checks(self) -> None:
+        """Look at every connection whose check is due, then arm the timer for the next."""
+        self._check_timer = None
+        checks = self._checks
+        now = asyncio.get_running_loop().time()
+        while checks and checks[0][0] <= now + 0.001:
+            _, _, c = heapq.heappop(checks)
+            c.checked = False
+            self._keeper_due(c, now)
+        self._arm_checks()
+
+    def _keeper_due(self, c: _Conn, now: float) -> None:
         """The oldest running command of ``c`` started KEEPER_AFTER seconds ago, when this
-        was armed: if it (or one started since) has run that long, start the connection's
-        keeper; else wait for the oldest one still running, if any."""
-        c.keeper_due = None
+        check was made: if it (or one started since) has run that long, start the
+        connection's keeper; else look again once the oldest one still running has, if any."""
         keepalive = c.keepalive
         if c.closed or self._closing or keepalive is None or not c.running:
             return
-        loop = asyncio.get_running_loop()
         oldest = next(iter(c.running.values()))
-        if loop.time() - oldest < KEEPER_AFTER * 0.99:
-            c.keeper_due = loop.call_at(oldest + KEEPER_AFTER, self._keeper_due, c)
+        if now - oldest < KEEPER_AFTER * 0.99:
+            self._check_at(oldest + KEEPER_AFTER, c)
             return
         c.keepalive = None  # started once
         c.running.clear()
