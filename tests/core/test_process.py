@@ -273,7 +273,6 @@ async def test_capture_off_keeps_handlers() -> None:
             await q.expect("hi")
 
 
-
 async def test_handlers_and_capture_are_attributes_read_at_the_start() -> None:
     """FEATURES §1.7: every parameter is a mutable attribute; handlers appended (or capture
     turned off) after the construction take effect at the next start."""
@@ -294,6 +293,7 @@ async def test_handlers_and_capture_are_attributes_read_at_the_start() -> None:
     with pytest.raises(TypeError, match="output handler 42"):
         await q.run()
     assert not q.started
+
 
 async def test_stats_and_dump() -> None:
     p = await Process("echo out; echo err >&2; exit 1", shell=True, nolog_exit_code=True).run()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from execo._transports._remote_command import Watchdog, keeper_command
+from execo._transports._remote_command import Watchdog, keeper_command, registration
 
 SHELLS = [s for s in ("bash", "dash") if shutil.which(s)]
 
@@ -65,9 +65,8 @@ class Keeper:
 
     def registered_command(self) -> int:
         """A command in a group of its own that registers like a warm command does."""
-        reg = str(self.registry)
-        code = f'read -r r < /proc/$$/stat && echo "$r" >> "{reg}"; sleep 300; :'
-        p = subprocess.Popen(["sh", "-c", code], start_new_session=True)
+        code = f"if {registration(self.name)}; then sleep 300; fi; :"
+        p = subprocess.Popen(["sh", "-c", code], start_new_session=True, env=self.env)
         self.commands.append(p)
         deadline = time.monotonic() + 10
         while str(p.pid) not in self.registry.read_text().split():
@@ -126,5 +125,29 @@ def test_under_bash_a_keeper_forks_nothing_while_it_keeps(tmp_path: Path) -> Non
             keeper.beat()
             time.sleep(0.2)
             assert _children(keeper.proc.pid) == []
+    finally:
+        keeper.end()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_command_starting_as_its_keeper_ends_is_told_it_is_not_registered(
+    shell: str, tmp_path: Path
+) -> None:
+    # A command whose session starts while its connection is ending registers after the
+    # keeper has swept (or once it is gone): it must not take itself as guarded, and start a
+    # watchdog of its own instead. Registered while the keeper lives: it is guarded.
+    keeper = Keeper(shell, tmp_path, stale=30)
+    env = keeper.env
+    probe = f"if {registration(keeper.name)}; then echo registered; else echo own; fi"
+    try:
+        assert subprocess.run(["sh", "-c", probe], env=env, capture_output=True).stdout == (
+            b"registered\n"
+        )
+        assert keeper.proc.stdin is not None
+        keeper.proc.stdin.close()  # the connection ended
+        assert keeper.proc.wait(10) is not None
+        assert subprocess.run(["sh", "-c", probe], env=env, capture_output=True).stdout == (
+            b"own\n"
+        )
     finally:
         keeper.end()

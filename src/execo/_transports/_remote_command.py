@@ -148,6 +148,20 @@ def registry_path(name: str) -> str:
     return heartbeat_path(name + ".reg")
 
 
+def registration(name: str) -> str:
+    """Shell code that registers the current shell with the keeper ``name``: true when it
+    did so while the keeper lives. The keeper removes its heartbeat file before it ends the
+    registered commands, and the check comes after the line is written: a command told it
+    is registered is in the registry when the keeper reads it. A command that starts while
+    its connection is ending (the keeper has swept, or is gone) is told no, and starts a
+    watchdog of its own."""
+    live = f"[ -e {heartbeat_path(name)} ]"
+    return (
+        f"{{ {live} && read -r __execo_r < /proc/$$/stat && "
+        f'echo "$__execo_r" >> {registry_path(name)} && {live}; }} 2>/dev/null'
+    )
+
+
 def _kill_registered(name: str) -> str:
     """Shell code defining ``__execo_k SIGNAL``: the signal to the group of every registered
     command still alive (same pid *and* start time); returns 0 if it signalled one."""
@@ -171,9 +185,11 @@ def keeper_command(name: str, watchdog: Watchdog) -> str:
     (SIGTERM, then SIGKILL after the grace period) and the keeper. It prints ``KEEPING`` once
     it keeps; from then on, the commands of its connection need no watchdog of their own."""
     path, grace = heartbeat_path(name), _number(watchdog.grace)
-    end_all = f"__execo_k TERM && {{ sleep {grace}; __execo_k KILL; }}; "
+    # The heartbeat goes first: from then on no command takes itself as registered (see
+    # registration), so the sweep that follows sees every command that does.
+    end_all = f"rm -f {path}; __execo_k TERM && {{ sleep {grace}; __execo_k KILL; }}; "
     cleanup = f"rm -f {path} {registry_path(name)}"
-    start = f": >> {registry_path(name)}; echo KEEPING; i=0; "
+    start = f"echo 0 > {path}; : >> {registry_path(name)}; echo KEEPING; i=0; "
     generic = wrap(
         f"trap '{end_all}{cleanup}; kill $__execo_w 2>/dev/null' EXIT; {start}"
         f"while IFS= read -r x; do i=$((i+1)); echo $i > {path}; done",
@@ -214,8 +230,9 @@ def wrap(
 
     With ``registry`` (the name of the keeper of the command's connection, which is known
     to keep), the command registers itself with that keeper instead of starting a watchdog
-    of its own: two shell builtins, no process, and the shell can still ``exec`` the last
-    command. Where ``/proc`` cannot be read, it starts its own watchdog after all.
+    of its own: shell builtins only, no process, and the shell can still ``exec`` the last
+    command. Where ``/proc`` cannot be read, or the keeper is ending (see
+    :func:`registration`), it starts its own watchdog after all.
     """
     echo = f"echo {MARKER.decode()} $$"
     head = f"{echo}; " if pty else f"{echo} >&2; "
@@ -226,11 +243,7 @@ def wrap(
         "__execo_w=$!; trap 'kill $__execo_w 2>/dev/null' EXIT; "
     )
     if registry is not None:
-        register = (
-            "{ read -r __execo_r < /proc/$$/stat && "
-            f'echo "$__execo_r" >> {registry_path(registry)}; }} 2>/dev/null'
-        )
-        return f"{head}{prelude}if {register}; then :; else {own}fi; {command}"
+        return f"{head}{prelude}if {registration(registry)}; then :; else {own}fi; {command}"
     return head + prelude + own + command
 
 
