@@ -458,6 +458,7 @@ class SshPool:
         c.running[session] = now
         if not c.checked:
             self._check_at(now + KEEPER_AFTER, c)
+            self._arm_checks()
 
     def command_ended(self, c: _Conn, session: object) -> None:
         c.running.pop(session, None)
@@ -466,7 +467,6 @@ class SshPool:
         c.checked = True
         self._checks_made += 1
         heapq.heappush(self._checks, (when, self._checks_made, c))
-        self._arm_checks()
 
     def _arm_checks(self) -> None:
         """The timer at the first check due (moved earlier if need be)."""
@@ -486,7 +486,7 @@ class SshPool:
         while checks and checks[0][0] <= now + 0.001:
             _, _, c = heapq.heappop(checks)
             c.checked = False
-            self._keeper_due(c, now)
+            self._keeper_due(c, now)  # may put c back, for later
         self._arm_checks()
 
     def _keeper_due(self, c: _Conn, now: float) -> None:
